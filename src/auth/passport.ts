@@ -1,0 +1,79 @@
+import type { Request } from 'express';
+import passport from 'passport';
+import { Strategy as JwtStrategy } from 'passport-jwt';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { authorizationOf } from '../http/authorization.js';
+import type { UserRecord } from '../store/types.js';
+import { MAX_ACCESS_TOKEN_LENGTH } from '../tokens/access-token.js';
+import { parseBearer } from '../tokens/bearer.js';
+import type { AuthDeps } from './deps.js';
+import { normalizeUsername } from './username.js';
+
+/**
+ * A passport instance of its own (not the global singleton) with the two strategies the auth
+ * endpoints use: `local` for login and `jwt` for endpoints that need the caller.
+ */
+export function createPassport(deps: AuthDeps): passport.Authenticator {
+  const instance = new passport.Authenticator();
+
+  instance.use(
+    'local',
+    new LocalStrategy(
+      { usernameField: 'username', passwordField: 'password', session: false },
+      (username, password, done) => {
+        verifyCredentials(deps, username, password).then((user) => done(null, user ?? false), done);
+      },
+    ),
+  );
+
+  const { key, options } = deps.accessTokens.verification;
+  instance.use(
+    'jwt',
+    new JwtStrategy(
+      {
+        jwtFromRequest: bearerTokenOf,
+        // passport-jwt hands the key to jsonwebtoken, which accepts the KeyObject made once.
+        secretOrKeyProvider: (_req, _token, done) => done(null, key as unknown as Buffer),
+        algorithms: options.algorithms,
+        issuer: options.issuer as string,
+        audience: options.audience as string,
+        jsonWebTokenOptions: { clockTolerance: options.clockTolerance },
+        passReqToCallback: true,
+      },
+      (
+        req: Request,
+        _payload: unknown,
+        done: (err: unknown, user?: UserRecord | false, info?: unknown) => void,
+      ) => {
+        // passport-jwt has checked the signature; the session check is the proxy's own, run again here
+        // so that /auth and the proxy can never disagree about a token.
+        const token = bearerTokenOf(req);
+        const verdict = token === null ? undefined : deps.verifySession(token);
+        if (!verdict?.valid) return done(null, false);
+        deps.store.users
+          .findById(verdict.identity.id)
+          .then((user) => done(null, user ?? false, verdict), done);
+      },
+    ),
+  );
+  return instance;
+}
+
+function bearerTokenOf(req: Request): string | null {
+  const credentials = parseBearer(authorizationOf(req));
+  return credentials.kind === 'token' && credentials.token.length <= MAX_ACCESS_TOKEN_LENGTH
+    ? credentials.token
+    : null;
+}
+
+/** The user whose password matches; an unknown user costs the same bcrypt work as a wrong password. */
+async function verifyCredentials(
+  deps: AuthDeps,
+  username: string,
+  password: string,
+): Promise<UserRecord | undefined> {
+  const normalized = normalizeUsername(username);
+  const user = normalized === undefined ? undefined : await deps.store.users.findByUsername(normalized);
+  const matches = await deps.passwords.verify(password, user?.passwordHash);
+  return matches && !user?.disabled ? user : undefined;
+}

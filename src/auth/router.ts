@@ -1,0 +1,93 @@
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { ProblemError } from '../errors.js';
+import { createReadiness, liveness } from '../http/health.js';
+import { sendProblem } from '../http/problem.js';
+import { requestContext } from '../http/request-context.js';
+import type { AuthContext } from './deps.js';
+import { createLoginHandler } from './login.js';
+import { createLogoutHandler } from './logout.js';
+import { createMeHandler } from './me.js';
+import { createPasswordChangeHandler } from './password.js';
+import { createRefreshHandler } from './refresh.js';
+import { createRegisterHandler } from './register.js';
+import { createDeleteUserHandler, createListUsersHandler, createUpdateUserHandler } from './users.js';
+
+/** Auth bodies are small; anything larger is refused before parsing. */
+export const AUTH_BODY_LIMIT = '16kb';
+
+/**
+ * The sidecar's own endpoints: /auth/* and the health checks. Express and its JSON body parser
+ * live here only; proxied requests never pass through them.
+ */
+export function createAuthApp(deps: AuthContext, isReady: () => boolean): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  // req.ip, which rate limits count by, follows X-Forwarded-For only through `trustProxy` hops.
+  app.set('trust proxy', deps.isTrustedProxy);
+
+  app.get('/healthz', liveness);
+  app.get('/readyz', createReadiness(isReady));
+
+  const jsonBody = [
+    requireJsonBody,
+    express.json({ limit: AUTH_BODY_LIMIT, type: 'application/json', strict: true }),
+  ];
+  const auth = express.Router({ strict: true });
+  auth.route('/register').post(jsonBody, createRegisterHandler(deps)).all(methodNotAllowed('POST'));
+  auth.route('/login').post(jsonBody, createLoginHandler(deps)).all(methodNotAllowed('POST'));
+  auth.route('/refresh').post(jsonBody, createRefreshHandler(deps)).all(methodNotAllowed('POST'));
+  auth.route('/logout').post(jsonBody, createLogoutHandler(deps)).all(methodNotAllowed('POST'));
+  auth.route('/me').get(createMeHandler(deps)).all(methodNotAllowed('GET, HEAD'));
+  auth.route('/password').post(jsonBody, createPasswordChangeHandler(deps)).all(methodNotAllowed('POST'));
+  auth.route('/users').get(createListUsersHandler(deps)).all(methodNotAllowed('GET, HEAD'));
+  auth
+    .route('/users/:id')
+    .patch(jsonBody, createUpdateUserHandler(deps))
+    .delete(createDeleteUserHandler(deps))
+    .all(methodNotAllowed('PATCH, DELETE'));
+  app.use('/auth', auth);
+
+  app.use(notFound);
+  app.use(createProblemHandler(deps));
+  return app;
+}
+
+/** A body that is present must be JSON. `Content-Length: 0` (what fetch sends) is no body. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const empty = req.headers['content-length'] === '0' && req.headers['transfer-encoding'] === undefined;
+  if (!empty && req.is('application/json') === false) {
+    next(new ProblemError('unsupported_media_type', 'The request body must be application/json.'));
+  } else {
+    next();
+  }
+};
+
+function methodNotAllowed(allow: string): RequestHandler {
+  return (_req, _res, next) => {
+    next(
+      new ProblemError('method_not_allowed', `This endpoint accepts ${allow}.`, {
+        headers: { Allow: allow },
+      }),
+    );
+  };
+}
+
+const notFound: RequestHandler = (_req, _res, next) => {
+  next(new ProblemError('not_found', 'There is no such endpoint.'));
+};
+
+function createProblemHandler(deps: AuthContext): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const reqId = requestContext(req)?.id;
+    if (!(err instanceof ProblemError) && !isClientError(err)) {
+      deps.logger.error({ err, reqId }, 'auth endpoint failed');
+    }
+    sendProblem(res, err, reqId);
+  };
+}
+
+function isClientError(err: unknown): boolean {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}

@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { packageVersion } from '../runtime.js';
+import { checkConfig } from './check-config.js';
+import { EXIT, writeLine, type CliIo } from './io.js';
+import { serve } from './serve.js';
+import { USAGE } from './usage.js';
+import { userAdd } from './user-add.js';
+
+/** Parses argv and runs one command; resolves to the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        username: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        'password-stdin': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    writeLine(io.stderr, `auth-sidecar: ${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  if (values.version) {
+    writeLine(io.stdout, packageVersion());
+    return EXIT.ok;
+  }
+
+  const command = positionals.join(' ') || 'serve';
+  switch (command) {
+    case 'serve':
+      return serve({ config: values.config }, io);
+    case 'check-config':
+      return checkConfig({ config: values.config }, io);
+    case 'user add':
+      return userAdd(
+        {
+          config: values.config,
+          username: values.username,
+          roles: values.role ?? [],
+          passwordStdin: values['password-stdin'] ?? false,
+        },
+        io,
+      );
+    default:
+      writeLine(io.stderr, `auth-sidecar: unknown command "${command}"\n\n${USAGE}`);
+      return EXIT.usage;
+  }
+}

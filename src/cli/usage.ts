@@ -1,0 +1,23 @@
+export const USAGE = `Usage: auth-sidecar [command] [options]
+
+Commands:
+  serve                      Start the proxy (default)
+  check-config               Validate the config file and exit
+  user add                   Create a user in the store
+
+Options:
+  --config PATH              Config file (default: env AUTH_SIDECAR_CONFIG, else config/auth-sidecar.yaml)
+  -h, --help                 Show this help
+  -v, --version              Print the version
+
+user add options:
+  --username NAME            Username (3-64 characters of a-z 0-9 . _ -)
+  --role ROLE                Role to grant; repeat for more than one
+  --password-stdin           Read the password from standard input
+
+Environment:
+  JWT_SECRET                 HS256 signing secret, at least 32 bytes (required by serve)
+  PORT                       Overrides listen.port
+  UPSTREAM_URL               Overrides upstream.url
+  AUTH_SIDECAR_CONFIG        Config file path when --config is not given
+`;

@@ -1,0 +1,76 @@
+import { text } from 'node:stream/consumers';
+import { findPasswordProblem, createPasswordHasher } from '../auth/passwords.js';
+import { normalizeUsername } from '../auth/username.js';
+import { loadConfig } from '../config/load.js';
+import { ROLE_NAME } from '../config/schema.js';
+import { openLowdbStore } from '../store/lowdb-store.js';
+import { EXIT, writeLine, type CliIo } from './io.js';
+import { reportStartupError } from './report-config-error.js';
+
+export interface UserAddOptions {
+  readonly config?: string;
+  readonly username?: string;
+  readonly roles: readonly string[];
+  readonly passwordStdin: boolean;
+}
+
+/** `user add`: creates a user directly in the store, for the first admin and for scripts. */
+export async function userAdd(options: UserAddOptions, io: CliIo): Promise<number> {
+  if (options.username === undefined || !options.passwordStdin || options.roles.length === 0) {
+    writeLine(io.stderr, 'auth-sidecar: user add needs --username, at least one --role and --password-stdin');
+    return EXIT.usage;
+  }
+  const username = normalizeUsername(options.username);
+  if (username === undefined) {
+    writeLine(
+      io.stderr,
+      'auth-sidecar: --username: expected 3 to 64 characters of a-z, 0-9, ".", "_" or "-"',
+    );
+    return EXIT.usage;
+  }
+  const invalidRole = options.roles.find((role) => !ROLE_NAME.test(role));
+  if (invalidRole !== undefined) {
+    writeLine(
+      io.stderr,
+      `auth-sidecar: --role ${invalidRole}: expected letters, digits and . _ : / - (no commas or spaces)`,
+    );
+    return EXIT.usage;
+  }
+
+  let loaded;
+  try {
+    loaded = await loadConfig({ path: options.config, env: io.env, requireSecret: false });
+  } catch (err) {
+    return reportStartupError(err, io);
+  }
+  const password = (await text(io.stdin)).replace(/\r?\n$/, '');
+  const passwordProblem = findPasswordProblem(password, loaded.config.passwords);
+  if (passwordProblem) {
+    writeLine(io.stderr, `auth-sidecar: ${passwordProblem}`);
+    return EXIT.usage;
+  }
+
+  let store;
+  try {
+    store = await openLowdbStore({ path: loaded.config.store.path });
+  } catch (err) {
+    return reportStartupError(err, io);
+  }
+  try {
+    const passwordHash = await createPasswordHasher({ cost: loaded.config.passwords.bcryptCost }).hash(
+      password,
+    );
+    const result = await store.users.create({ username, passwordHash, roles: [...new Set(options.roles)] });
+    if (!result.created) {
+      writeLine(io.stderr, `auth-sidecar: user ${username} already exists`);
+      return EXIT.failure;
+    }
+    writeLine(
+      io.stdout,
+      `created user ${result.user.username} (id ${result.user.id}) with roles ${result.user.roles.join(', ')}`,
+    );
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * The one config schema: validation, TypeScript types, defaults and descriptions come from here.
+ * This module imports nothing from the rest of the sidecar.
+ */
+import { z } from 'zod';
+
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
+
+/** Parses `500ms`, `30s`, `15m`, `12h` or `7d` to milliseconds; undefined when malformed. */
+export function parseDurationMs(text: string): number | undefined {
+  const match = DURATION_PATTERN.exec(text);
+  if (!match) return undefined;
+  const [, amount, unit] = match as unknown as [string, string, keyof typeof DURATION_UNITS_MS];
+  return Number(amount) * DURATION_UNITS_MS[unit];
+}
+
+const duration = (fallback: string, description: string) =>
+  z
+    .string({ error: 'expected a duration such as 30s, 15m or 7d' })
+    .regex(DURATION_PATTERN, { error: 'expected a duration such as 30s, 15m or 7d' })
+    .transform((text) => parseDurationMs(text) ?? 0)
+    .refine((ms) => ms > 0, { error: 'expected a duration greater than zero' })
+    .prefault(fallback)
+    .describe(`${description} A number with a unit: ms, s, m, h or d.`);
+
+const positiveInt = (fallback: number, description: string) =>
+  z
+    .number({ error: 'expected a whole number' })
+    .int({ error: 'expected a whole number' })
+    .min(1, { error: 'expected at least 1' })
+    .default(fallback)
+    .describe(description);
+
+const ipOrCidr = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
+  error: 'expected an IP address or CIDR such as 10.0.0.0/8',
+});
+
+/** RFC 9110 §5.1 field-name token. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerName = (fallback: string, description: string) =>
+  z
+    .string()
+    .regex(HEADER_NAME, { error: 'expected an HTTP header name' })
+    .default(fallback)
+    .describe(description);
+
+/** Role names travel comma-separated in a header, so they cannot hold commas or spaces. */
+export const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
+const roleName = z
+  .string({ error: 'expected a role name' })
+  .regex(ROLE_NAME, { error: 'expected a role name of letters, digits and . _ : / - (no commas or spaces)' });
+
+export const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** Why a rule glob is unusable, or undefined when it is fine. */
+export function findGlobProblem(glob: string): string | undefined {
+  if (!glob.startsWith('/')) return 'expected a path starting with /';
+  if (/[?#%\\\s]/.test(glob)) return 'a rule path cannot contain ?, #, %, \\ or white space';
+  if (glob === '/') return undefined;
+  const segments = glob.slice(1).split('/');
+  for (const [index, segment] of segments.entries()) {
+    const isLast = index === segments.length - 1;
+    if (segment === '' && !isLast) return 'a rule path cannot contain empty segments (//)';
+    if (segment === '.' || segment === '..') return 'a rule path cannot contain . or .. segments';
+    if (segment.includes(';'))
+      return 'a rule path cannot contain ; (path parameters are refused in requests)';
+    if (segment.includes('*') && segment !== '*' && segment !== '**') {
+      return '* and ** must stand alone as a whole path segment';
+    }
+    if (segment === '**' && !isLast) return '** may only be the last segment';
+  }
+  return undefined;
+}
+
+const ruleSchema = z
+  .strictObject({
+    path: z
+      .string({ error: 'expected a path glob such as /api/**' })
+      .superRefine((glob, ctx) => {
+        const problem = findGlobProblem(glob);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe(
+        'Path glob: `*` is exactly one non-empty segment, `**` any depth (`/api/**` matches `/api`).',
+      ),
+    methods: z
+      .array(
+        z
+          .string({ error: 'expected an HTTP method' })
+          .toUpperCase()
+          .pipe(z.enum(HTTP_METHODS, { error: `expected one of ${HTTP_METHODS.join(', ')}` })),
+        { error: 'expected an array of HTTP methods' },
+      )
+      .min(1, { error: 'expected at least one method (omit the key to match every method)' })
+      .optional()
+      .describe('Methods this rule applies to; absent means all. HEAD is allowed wherever GET is.'),
+    public: z
+      .literal(true, { error: 'expected true (omit the key otherwise)' })
+      .optional()
+      .describe('Forward without a token; identity headers are added when a valid token came along.'),
+    authenticated: z
+      .literal(true, { error: 'expected true (omit the key otherwise)' })
+      .optional()
+      .describe('Forward any request that carries a valid token.'),
+    roles: z
+      .array(roleName, { error: 'expected an array of strings' })
+      .min(1, { error: 'expected at least one role' })
+      .optional()
+      .describe('Forward when the user holds at least one of these roles.'),
+  })
+  .superRefine((rule, ctx) => {
+    const modes = (['public', 'authenticated', 'roles'] as const).filter((mode) => rule[mode] !== undefined);
+    if (modes.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          modes.length === 0
+            ? 'expected exactly one of public: true, authenticated: true or roles: [...]'
+            : `expected exactly one of public, authenticated or roles, got ${modes.join(' and ')}`,
+      });
+    }
+  });
+
+export const configSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default('0.0.0.0').describe('Address to listen on.'),
+        port: z
+          .number({ error: 'expected a port number' })
+          .int()
+          .min(0)
+          .max(65535)
+          .default(8080)
+          .describe('Port to listen on; env PORT overrides it.'),
+      })
+      .prefault({})
+      .describe('Where the sidecar accepts requests.'),
+    upstream: z
+      .strictObject({
+        url: z
+          .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+          .default('http://127.0.0.1:3000')
+          .describe('The backend every allowed request is forwarded to; env UPSTREAM_URL overrides it.'),
+        timeout: duration('30s', 'How long the backend may stay silent before the sidecar answers 504.'),
+      })
+      .prefault({})
+      .describe('The backend behind the sidecar.'),
+    store: z
+      .strictObject({
+        driver: z.literal('lowdb', { error: 'expected lowdb' }).default('lowdb').describe('Store driver.'),
+        path: z
+          .string()
+          .min(1)
+          .default('data/auth-sidecar.json')
+          .describe(
+            'JSON file of the lowdb store, relative to the working directory; created on first start.',
+          ),
+      })
+      .prefault({})
+      .describe('Where users and refresh tokens live.'),
+    tokens: z
+      .strictObject({
+        issuer: z
+          .string()
+          .min(1)
+          .default('auth-sidecar')
+          .describe('`iss` of issued tokens, required on verify.'),
+        audience: z
+          .string()
+          .min(1)
+          .default('upstream')
+          .describe('`aud` of issued tokens, required on verify.'),
+        accessTtl: duration('15m', 'Lifetime of an access token.'),
+        refreshTtl: duration('7d', 'Lifetime of each refresh token.'),
+        leeway: duration('30s', 'Clock skew tolerated when checking exp and nbf.'),
+      })
+      .prefault({})
+      .describe('Access tokens (HS256 JWTs signed with env JWT_SECRET) and refresh tokens.'),
+    passwords: z
+      .strictObject({
+        bcryptCost: z
+          .number({ error: 'expected a number' })
+          .int()
+          .min(10, { error: 'expected a bcrypt cost of at least 10' })
+          .max(31)
+          .default(12)
+          .describe('bcrypt cost factor for new password hashes.'),
+        minLength: z
+          .number({ error: 'expected a number' })
+          .int()
+          .min(1)
+          .max(72)
+          .default(8)
+          .describe('Minimum password length in characters (at most 72 bytes are accepted).'),
+      })
+      .prefault({})
+      .describe('Password policy and hashing.'),
+    registration: z
+      .strictObject({
+        enabled: z
+          .boolean({ error: 'expected true or false' })
+          .default(true)
+          .describe('Allow POST /auth/register.'),
+        defaultRoles: z
+          .array(roleName, { error: 'expected an array of strings' })
+          .default(['user'])
+          .describe('Roles given to self-registered users.'),
+      })
+      .prefault({})
+      .describe('Self-service registration.'),
+    identity: z
+      .strictObject({
+        userHeader: headerName('X-User', 'Header carrying the username to the backend.'),
+        idHeader: headerName('X-User-Id', 'Header carrying the user id to the backend.'),
+        rolesHeader: headerName('X-User-Roles', 'Header carrying the comma-separated roles to the backend.'),
+      })
+      .prefault({})
+      .describe('Identity headers set on forwarded requests; clients can never set them.'),
+    default: z
+      .enum(['deny', 'authenticated'], { error: 'expected deny or authenticated' })
+      .default('deny')
+      .describe('What happens to a path no rule matches.'),
+    rules: z
+      .array(ruleSchema, { error: 'expected a list of rules' })
+      .default([])
+      .describe('Route rules; the first rule that matches path and method decides.'),
+    match: z
+      .strictObject({
+        caseInsensitive: z
+          .boolean({ error: 'expected true or false' })
+          .default(false)
+          .describe(
+            'Match rule paths ignoring case, for backends that do (IIS and friends): /ADMIN is then /admin.',
+          ),
+      })
+      .prefault({})
+      .describe('How request paths are matched against rules.'),
+    trustProxy: z
+      .array(ipOrCidr, { error: 'expected a list of IP addresses or CIDRs' })
+      .default([])
+      .describe(
+        'Peers whose X-Forwarded-For/-Proto/-Host are believed (a load balancer in front); empty: none.',
+      ),
+    limits: z
+      .strictObject({
+        login: z
+          .strictObject({
+            perUsername: positiveInt(5, 'Failed logins allowed per username per window.'),
+            perIp: positiveInt(50, 'Failed logins allowed per client IP per window.'),
+            window: duration('15m', 'The login rate-limit window.'),
+          })
+          .prefault({})
+          .describe('Brute-force limits on POST /auth/login (and password changes).'),
+        register: z
+          .strictObject({
+            perIp: positiveInt(10, 'Registrations allowed per client IP per window.'),
+            window: duration('1h', 'The registration rate-limit window.'),
+          })
+          .prefault({})
+          .describe('Limits on POST /auth/register.'),
+      })
+      .prefault({})
+      .describe('Rate limits; exceeding one is answered 429 with Retry-After.'),
+    log: z
+      .strictObject({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+            error: 'expected fatal, error, warn, info, debug, trace or silent',
+          })
+          .default('info')
+          .describe('Lowest log level written.'),
+      })
+      .prefault({})
+      .describe('Logging.'),
+  })
+  .describe('auth-sidecar configuration');
+
+/** The validated configuration, with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+export type RuleConfig = z.output<typeof ruleSchema>;

@@ -1,0 +1,83 @@
+/**
+ * The composition root: every long-lived object is made here, once, from the loaded config.
+ */
+import type passport from 'passport';
+import { createPassport } from './auth/passport.js';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
+import { createAuthLimiters, type AuthLimiters } from './auth/rate-limits.js';
+import { createSessionGuard, createSessionVerifier } from './auth/session-guard.js';
+import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createProxyTrust, type ProxyTrust } from './http/proxy-trust.js';
+import type { TokenVerdict } from './identity.js';
+import { createAudit, type Audit } from './log/audit.js';
+import type { Logger } from './log/logger.js';
+import { createDecider, type Decider } from './pipeline/decide.js';
+import type { IdentityHeaderNames } from './pipeline/mutate.js';
+import { compileRules } from './pipeline/rules.js';
+import { openLowdbStore } from './store/lowdb-store.js';
+import type { Store } from './store/types.js';
+import { createAccessTokens, type AccessTokens } from './tokens/access-token.js';
+
+export interface Deps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly audit: Audit;
+  readonly store: Store;
+  readonly accessTokens: AccessTokens;
+  readonly verifySession: (token: string) => TokenVerdict;
+  readonly passwords: PasswordHasher;
+  readonly limiters: AuthLimiters;
+  readonly passport: passport.Authenticator;
+  readonly decider: Decider;
+  readonly identityHeaders: IdentityHeaderNames;
+  readonly isTrustedProxy: ProxyTrust;
+  readonly now: () => number;
+}
+
+export interface BuildDepsOptions {
+  readonly loaded: LoadedConfig;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch; injected so tests control time. */
+  readonly now?: () => number;
+}
+
+export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOptions): Promise<Deps> {
+  const { config } = loaded;
+  if (!loaded.jwtSecret) throw new TypeError('buildDeps: the loaded config carries no JWT secret');
+  const accessTokens = createAccessTokens({
+    secret: loaded.jwtSecret,
+    issuer: config.tokens.issuer,
+    audience: config.tokens.audience,
+    ttlMs: config.tokens.accessTtl,
+    leewayMs: config.tokens.leeway,
+    now,
+  });
+  const store = await openLowdbStore({ path: config.store.path, now });
+  const verifySession = createSessionVerifier(accessTokens, createSessionGuard(store.sessions));
+  const authDeps = {
+    config,
+    store,
+    accessTokens,
+    verifySession,
+    passwords: createPasswordHasher({ cost: config.passwords.bcryptCost }),
+    limiters: createAuthLimiters(config.limits),
+    audit: createAudit(logger),
+    logger,
+    now,
+    isTrustedProxy: createProxyTrust(config.trustProxy),
+  };
+  return {
+    ...authDeps,
+    passport: createPassport(authDeps),
+    decider: createDecider({
+      rules: compileRules(config, loaded.ruleLines),
+      verifyAccessToken: verifySession,
+    }),
+    identityHeaders: {
+      user: config.identity.userHeader.toLowerCase(),
+      id: config.identity.idHeader.toLowerCase(),
+      roles: config.identity.rolesHeader.toLowerCase(),
+    },
+  };
+}

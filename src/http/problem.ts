@@ -1,0 +1,36 @@
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { toProblem } from '../errors.js';
+
+/** The one place a problem becomes a response. Returns the status sent, or undefined if too late. */
+export function sendProblem(res: ServerResponse, err: unknown, requestId?: string): number | undefined {
+  if (res.headersSent) {
+    res.destroy();
+    return undefined;
+  }
+  const problem = toProblem(err, requestId);
+  const body = JSON.stringify(problem.body);
+  res.statusCode = problem.status;
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'application/problem+json');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(body);
+  return problem.status;
+}
+
+/**
+ * The same problem as raw HTTP/1.1 bytes, for sockets that have no ServerResponse (a refused
+ * upgrade, a request Node could not parse). The connection is closed after it.
+ */
+export function rawProblemResponse(err: unknown, requestId?: string): string {
+  const problem = toProblem(err, requestId);
+  const body = JSON.stringify(problem.body);
+  const fields = { ...problem.headers, ...(requestId === undefined ? {} : { 'X-Request-Id': requestId }) };
+  const headers = Object.entries(fields).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\n${headers.join('')}` +
+    `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`
+  );
+}

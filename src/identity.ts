@@ -1,0 +1,40 @@
+/** Who a verified access token says the caller is. */
+export interface Identity {
+  readonly id: string;
+  readonly username: string;
+  readonly roles: readonly string[];
+}
+
+/** Why a token that verified cryptographically is still refused: the session behind it ended. */
+export type SessionRejection = 'token_revoked' | 'token_superseded' | 'user_disabled' | 'user_unknown';
+
+/** Stable reason ids for a token that was presented but not accepted; they appear in logs. */
+export type TokenRejection =
+  | 'token_malformed'
+  | 'token_too_large'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'token_invalid'
+  | SessionRejection;
+
+/** What a signed, unexpired token claims, before the session behind it is checked. */
+export interface AccessClaims {
+  readonly identity: Identity;
+  readonly tokenId: string;
+  /** The user's token version when the token was issued; a newer one supersedes it. */
+  readonly tokenVersion: number;
+  /** Milliseconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+export type TokenVerdict =
+  ({ readonly valid: true } & AccessClaims) | { readonly valid: false; readonly reason: TokenRejection };
+
+/**
+ * Answers, synchronously and from memory, whether the session behind a token still stands: the
+ * user exists and is enabled, the token was not revoked and not superseded (password or role
+ * change). Synchronous, so that it costs a map lookup on every proxied request.
+ */
+export interface SessionGuard {
+  check(claims: AccessClaims): SessionRejection | undefined;
+}

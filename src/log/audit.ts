@@ -1,0 +1,42 @@
+import type { Logger } from './logger.js';
+
+/** Audit events: the `event` name is stable; fields carry ids, never secrets. */
+export type AuditEvent =
+  | { readonly event: 'auth.register'; readonly userId: string; readonly username: string }
+  | { readonly event: 'auth.login.success'; readonly userId: string; readonly username: string }
+  | {
+      readonly event: 'auth.login.failure';
+      readonly username: string;
+      readonly reason: 'invalid_credentials';
+    }
+  | { readonly event: 'auth.refresh'; readonly userId: string; readonly familyId: string }
+  | { readonly event: 'auth.refresh.failure'; readonly reason: string }
+  | { readonly event: 'auth.refresh.reuse_detected'; readonly userId: string; readonly familyId: string }
+  | { readonly event: 'auth.logout'; readonly userId: string; readonly revokedRefreshToken: boolean }
+  | { readonly event: 'auth.password.change'; readonly userId: string }
+  | { readonly event: 'auth.password.failure'; readonly userId: string }
+  | {
+      readonly event: 'auth.user.update';
+      readonly userId: string;
+      readonly targetUserId: string;
+      readonly roles?: readonly string[];
+      readonly disabled?: boolean;
+    }
+  | { readonly event: 'auth.user.delete'; readonly userId: string; readonly targetUserId: string }
+  | {
+      readonly event: 'auth.denied';
+      readonly rule?: string;
+      readonly reason: string;
+      readonly method?: string;
+      readonly path?: string;
+      readonly userId?: string;
+    };
+
+export type Audit = (event: AuditEvent & { readonly reqId?: string }) => void;
+
+export function createAudit(logger: Logger): Audit {
+  return (event) => {
+    const level = event.event === 'auth.refresh.reuse_detected' ? 'warn' : 'info';
+    logger[level](event, event.event);
+  };
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/** The auth-sidecar executable; the only module that exits the process. */
+import { once } from 'node:events';
+import { runCli } from './cli/run.js';
+
+const shutdownSignal = Promise.race([
+  once(process, 'SIGTERM').then(() => 'SIGTERM'),
+  once(process, 'SIGINT').then(() => 'SIGINT'),
+]);
+
+try {
+  const code = await runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    shutdownSignal,
+  });
+  process.exit(code);
+} catch (err) {
+  process.stderr.write(
+    `auth-sidecar: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+}

@@ -1,0 +1,139 @@
+import { ProblemError } from '../errors.js';
+import type { Identity, TokenRejection } from '../identity.js';
+import { authenticate, type Authentication, type VerifyAccessToken } from './authenticate.js';
+import { authorize } from './authorize.js';
+import { canonicalizeTarget, type CanonicalTarget, type PathRejection } from './canonical-path.js';
+import type { RuleRef, RuleSet } from './rules.js';
+
+/** Stable reason ids for a denial; they appear in logs and decision output. */
+export type DenyReason =
+  | PathRejection
+  | 'token_missing'
+  | 'credentials_not_bearer'
+  | TokenRejection
+  | 'role_missing'
+  | 'default_deny';
+
+export type Decision =
+  | {
+      readonly outcome: 'allow';
+      readonly path: string;
+      readonly query: string;
+      readonly rule: RuleRef;
+      /** Present when a valid token came along, even on a public rule. */
+      readonly identity?: Identity;
+    }
+  | {
+      readonly outcome: 'deny';
+      readonly reason: DenyReason;
+      readonly error: ProblemError;
+      readonly rule?: RuleRef;
+      readonly path?: string;
+    };
+
+export interface DecisionInput {
+  readonly method: string;
+  /** The request-target exactly as received. */
+  readonly target: string;
+  readonly authorization: string | readonly string[] | undefined;
+}
+
+export interface Decider {
+  decide(input: DecisionInput): Decision;
+  /** The same decision for a target the caller has already canonicalized. */
+  decideCanonical(
+    target: CanonicalTarget,
+    method: string,
+    authorization: string | readonly string[] | undefined,
+  ): Decision;
+}
+
+export interface DeciderDeps {
+  readonly rules: RuleSet;
+  readonly verifyAccessToken: VerifyAccessToken;
+}
+
+/** Data in, Decision out: match rule → authenticate → authorize. Never touches a response. */
+export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decider {
+  function decideCanonical(
+    target: CanonicalTarget,
+    method: string,
+    authorization: string | readonly string[] | undefined,
+  ): Decision {
+    if (!target.ok) {
+      return {
+        outcome: 'deny',
+        reason: target.reason,
+        error: new ProblemError('invalid_path', target.detail),
+      };
+    }
+    const rule = rules.match(target.path, method);
+    const authentication = authenticate(authorization, verifyAccessToken);
+    const identity = authentication.kind === 'identified' ? authentication.identity : undefined;
+    switch (authorize(rule.access, authentication).kind) {
+      case 'allow':
+        return {
+          outcome: 'allow',
+          path: target.path,
+          query: target.query,
+          rule: rule.ref,
+          ...(identity && { identity }),
+        };
+      case 'unauthenticated':
+        return { outcome: 'deny', path: target.path, rule: rule.ref, ...unauthenticated(authentication) };
+      case 'forbidden':
+        return {
+          outcome: 'deny',
+          path: target.path,
+          rule: rule.ref,
+          reason: rule.access.kind === 'deny' ? 'default_deny' : 'role_missing',
+          error: new ProblemError('forbidden', 'Your roles do not grant access to this path.'),
+        };
+    }
+  }
+
+  return {
+    decideCanonical,
+    decide: (input) => decideCanonical(canonicalizeTarget(input.target), input.method, input.authorization),
+  };
+}
+
+/** RFC 6750 §3: no credentials get a bare challenge; bad ones get `error="invalid_token"`. */
+function unauthenticated(authentication: Authentication): { reason: DenyReason; error: ProblemError } {
+  if (authentication.kind === 'rejected') {
+    return {
+      reason: authentication.reason,
+      error: new ProblemError('invalid_token', describeRejection(authentication.reason), {
+        headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+      }),
+    };
+  }
+  return {
+    reason: 'token_missing',
+    error: new ProblemError('unauthenticated', 'This path requires a bearer token.', {
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    }),
+  };
+}
+
+function describeRejection(reason: TokenRejection | 'credentials_not_bearer'): string {
+  switch (reason) {
+    case 'credentials_not_bearer':
+      return 'The Authorization header does not hold a bearer token.';
+    case 'token_expired':
+      return 'The access token has expired.';
+    case 'token_not_yet_valid':
+      return 'The access token is not valid yet.';
+    case 'token_too_large':
+      return 'The access token is too large.';
+    case 'token_malformed':
+      return 'The access token is malformed.';
+    case 'token_invalid':
+      return 'The access token is not valid.';
+    case 'token_revoked':
+    case 'token_superseded':
+    case 'user_disabled':
+    case 'user_unknown':
+      return 'The session of this access token has ended; log in again.';
+  }
+}

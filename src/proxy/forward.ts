@@ -1,0 +1,63 @@
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { removeHopByHop } from '../http/hop-by-hop.js';
+import { UpstreamTimeoutError } from './upstream-errors.js';
+
+export interface ForwarderOptions {
+  readonly target: string;
+  readonly timeoutMs: number;
+  /** Called once when the exchange fails; the response may already be under way. */
+  readonly onError: (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
+  /** Upper bound on open sockets to the backend. */
+  readonly maxSockets?: number;
+}
+
+export interface Forwarder {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Closes idle keep-alive sockets to the backend. */
+  close(): void;
+}
+
+/**
+ * Streams a request to the backend and the answer back, through http-proxy-middleware over a
+ * keep-alive agent. `req.url` and the headers must already be what the backend should see.
+ */
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const target = new URL(options.target);
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64 };
+  const agent = target.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
+
+  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+    target: options.target,
+    agent,
+    changeOrigin: false,
+    xfwd: false,
+    on: {
+      proxyReq(proxyReq) {
+        // An idle timer: it fires when the backend neither reads nor answers for timeoutMs.
+        proxyReq.setTimeout(options.timeoutMs, () =>
+          proxyReq.destroy(new UpstreamTimeoutError(options.timeoutMs)),
+        );
+      },
+      proxyRes(proxyRes, _req, res) {
+        removeHopByHop(proxyRes.headers);
+        // The client's connection is not the backend's: keep-alive is what the client asked for.
+        proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+      },
+      error(err, req, res) {
+        if (isServerResponse(res)) options.onError(err, req, res);
+      },
+    },
+  });
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    // http-proxy-middleware already reported a failure through on.error; its promise only repeats it.
+    proxy(req, res, () => undefined).catch(() => undefined);
+  };
+  return Object.assign(forward, { close: () => agent.destroy() });
+}
+
+function isServerResponse(res: unknown): res is ServerResponse {
+  return typeof (res as ServerResponse | undefined)?.writeHead === 'function';
+}

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import type {
+  CreateUserResult,
+  NewRefreshToken,
+  NewUser,
+  RefreshTokenRecord,
+  RotateResult,
+  Store,
+  UserChanges,
+  UserRecord,
+} from './types.js';
+
+interface RevokedAccessToken {
+  readonly tokenId: string;
+  readonly expiresAt: number;
+}
+
+interface StoreFile {
+  version: 1;
+  users: UserRecord[];
+  refreshTokens: RefreshTokenRecord[];
+  revokedAccessTokens: RevokedAccessToken[];
+}
+
+/** The file could not be used as a store; start-up stops with this message. */
+export class StoreOpenError extends Error {
+  constructor(path: string, reason: string, options?: ErrorOptions) {
+    super(`${path}: ${reason}`, options);
+    this.name = 'StoreOpenError';
+  }
+}
+
+export interface LowdbStoreOptions {
+  readonly path: string;
+  /** Milliseconds since the epoch; injected so tests control time. */
+  readonly now?: () => number;
+}
+
+/**
+ * The embedded store: the whole data set in memory, persisted as one JSON file. Each mutation
+ * happens synchronously in memory, then waits for a file write that contains it. lowdb's writer
+ * (steno) writes to a temporary file and renames it, so the file is always complete JSON, and it
+ * coalesces writes that arrive while one is running into a single next write.
+ */
+export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store> {
+  const { path } = options;
+  const now = options.now ?? Date.now;
+  await mkdir(dirname(path), { recursive: true });
+  const empty: StoreFile = { version: 1, users: [], refreshTokens: [], revokedAccessTokens: [] };
+  const db = new Low<StoreFile>(new JSONFile<StoreFile>(path), empty);
+  try {
+    await db.read();
+  } catch (err) {
+    throw new StoreOpenError(path, `cannot read the store file: ${(err as Error).message}`, { cause: err });
+  }
+  const data = validateStoreFile(path, db.data);
+
+  const usersById = new Map(data.users.map((user) => [user.id, withDefaults(user)]));
+  const usersByName = new Map([...usersById.values()].map((user) => [user.username, user]));
+  const tokens = new Map(data.refreshTokens.map((token) => [token.tokenHash, token]));
+  const revoked = new Map(data.revokedAccessTokens.map((entry) => [entry.tokenId, entry.expiresAt]));
+  let ready = false;
+  let lastWrite: Promise<void> = Promise.resolve();
+
+  function snapshot(): StoreFile {
+    const at = now();
+    for (const [hash, token] of tokens) if (token.expiresAt <= at) tokens.delete(hash);
+    for (const [tokenId, expiresAt] of revoked) if (expiresAt <= at) revoked.delete(tokenId);
+    return {
+      version: 1,
+      users: [...usersById.values()],
+      refreshTokens: [...tokens.values()],
+      revokedAccessTokens: [...revoked].map(([tokenId, expiresAt]) => ({ tokenId, expiresAt })),
+    };
+  }
+
+  /** Resolves once a file write holding every change made so far has completed. */
+  async function persist(): Promise<void> {
+    db.data = snapshot();
+    const write = db.write();
+    lastWrite = write.catch(() => undefined);
+    try {
+      await write;
+      ready = true;
+    } catch (err) {
+      ready = false;
+      throw err;
+    }
+  }
+
+  function revokeWhere(matches: (token: RefreshTokenRecord) => boolean, at: number): void {
+    for (const [hash, token] of tokens) {
+      if (matches(token) && token.revokedAt === undefined) tokens.set(hash, { ...token, revokedAt: at });
+    }
+  }
+
+  function putUser(user: UserRecord): void {
+    usersById.set(user.id, user);
+    usersByName.set(user.username, user);
+  }
+
+  await persist().catch((err: unknown) => {
+    throw new StoreOpenError(path, `cannot write the store file: ${(err as Error).message}`, { cause: err });
+  });
+
+  return {
+    isReady: () => ready,
+
+    async close() {
+      await lastWrite;
+      ready = false;
+    },
+
+    sessions: {
+      isRevoked: (tokenId) => revoked.has(tokenId),
+      sessionStateOf(userId) {
+        const user = usersById.get(userId);
+        return user && { disabled: user.disabled, tokenVersion: user.tokenVersion };
+      },
+    },
+
+    revokedAccessTokens: {
+      async revoke(tokenId, expiresAt) {
+        revoked.set(tokenId, expiresAt);
+        await persist();
+      },
+    },
+
+    users: {
+      async create(user: NewUser): Promise<CreateUserResult> {
+        if (usersByName.has(user.username)) return { created: false, reason: 'username_taken' };
+        const record: UserRecord = {
+          ...user,
+          id: randomUUID(),
+          createdAt: new Date(now()).toISOString(),
+          disabled: false,
+          tokenVersion: 0,
+        };
+        putUser(record);
+        try {
+          await persist();
+        } catch (err) {
+          // Not acknowledged, so not kept: a retry must not find the name taken.
+          usersById.delete(record.id);
+          usersByName.delete(record.username);
+          throw err;
+        }
+        return { created: true, user: record };
+      },
+      findByUsername: (username) => Promise.resolve(usersByName.get(username)),
+      findById: (id) => Promise.resolve(usersById.get(id)),
+      list: () => Promise.resolve([...usersById.values()]),
+      count: () => Promise.resolve(usersById.size),
+
+      async update(id: string, changes: UserChanges, { endSessions }) {
+        const current = usersById.get(id);
+        if (!current) return undefined;
+        const updated: UserRecord = {
+          ...current,
+          ...(changes.roles === undefined ? {} : { roles: [...changes.roles] }),
+          ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
+          ...(changes.passwordHash === undefined ? {} : { passwordHash: changes.passwordHash }),
+          tokenVersion: current.tokenVersion + 1,
+        };
+        putUser(updated);
+        if (endSessions) revokeWhere((token) => token.userId === id, now());
+        await persist();
+        return updated;
+      },
+
+      async delete(id) {
+        const user = usersById.get(id);
+        if (!user) return false;
+        usersById.delete(id);
+        usersByName.delete(user.username);
+        for (const [hash, token] of tokens) if (token.userId === id) tokens.delete(hash);
+        await persist();
+        return true;
+      },
+    },
+
+    refreshTokens: {
+      async startFamily(userId, token, at) {
+        const familyId = randomUUID();
+        tokens.set(token.tokenHash, { ...token, userId, familyId, issuedAt: at });
+        await persist();
+        return { familyId };
+      },
+
+      async rotate(tokenHash: string, next: NewRefreshToken, at: number): Promise<RotateResult> {
+        const current = tokens.get(tokenHash);
+        if (!current) return { outcome: 'rejected', reason: 'unknown' };
+        if (current.revokedAt !== undefined) return { outcome: 'rejected', reason: 'revoked' };
+        const { userId, familyId } = current;
+        if (current.usedAt !== undefined) {
+          revokeWhere((token) => token.familyId === familyId, at);
+          await persist();
+          return { outcome: 'reused', userId, familyId };
+        }
+        if (current.expiresAt <= at) return { outcome: 'rejected', reason: 'expired' };
+        tokens.set(tokenHash, { ...current, usedAt: at });
+        tokens.set(next.tokenHash, { ...next, userId, familyId, issuedAt: at });
+        await persist();
+        return { outcome: 'rotated', userId, familyId };
+      },
+
+      async revokeFamilyOf(tokenHash, userId, at) {
+        const token = tokens.get(tokenHash);
+        if (!token || token.userId !== userId) return false;
+        revokeWhere((candidate) => candidate.familyId === token.familyId, at);
+        await persist();
+        return true;
+      },
+    },
+  };
+}
+
+/** Files written before users had these fields read as enabled, version 0. */
+function withDefaults(user: UserRecord): UserRecord {
+  return { ...user, disabled: user.disabled ?? false, tokenVersion: user.tokenVersion ?? 0 };
+}
+
+function validateStoreFile(path: string, data: unknown): StoreFile {
+  const file = data as Partial<StoreFile> | null;
+  if (
+    typeof file !== 'object' ||
+    file === null ||
+    file.version !== 1 ||
+    !Array.isArray(file.users) ||
+    !Array.isArray(file.refreshTokens)
+  ) {
+    throw new StoreOpenError(
+      path,
+      'not an auth-sidecar store file (expected version 1 with users and refreshTokens)',
+    );
+  }
+  return { ...(file as StoreFile), revokedAccessTokens: file.revokedAccessTokens ?? [] };
+}
