@@ -2,6 +2,7 @@
  * The composition root: every long-lived object is made here, once, from the loaded config.
  */
 import type passport from 'passport';
+import { createBcryptPool } from './auth/bcrypt-pool.js';
 import { createPassport } from './auth/passport.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { createAuthLimiters, type AuthLimiters } from './auth/rate-limits.js';
@@ -18,6 +19,7 @@ import { compileRules } from './pipeline/rules.js';
 import { openLowdbStore } from './store/lowdb-store.js';
 import type { Store } from './store/types.js';
 import { createAccessTokens, type AccessTokens } from './tokens/access-token.js';
+import { withVerifiedTokenCache } from './tokens/verified-token-cache.js';
 
 export interface Deps {
   readonly config: Config;
@@ -33,6 +35,8 @@ export interface Deps {
   readonly identityHeaders: IdentityHeaderNames;
   readonly isTrustedProxy: ProxyTrust;
   readonly now: () => number;
+  /** Stops the bcrypt threads and closes the store. */
+  close(): Promise<void>;
 }
 
 export interface BuildDepsOptions {
@@ -54,13 +58,22 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     now,
   });
   const store = await openLowdbStore({ path: config.store.path, now });
-  const verifySession = createSessionVerifier(accessTokens, createSessionGuard(store.sessions));
+  const verifyToken = withVerifiedTokenCache((token) => accessTokens.verify(token), {
+    maxEntries: config.tokens.cacheSize,
+    leewayMs: config.tokens.leeway,
+    now,
+  });
+  const verifySession = createSessionVerifier(verifyToken, createSessionGuard(store.sessions));
+  const bcryptPool = createBcryptPool({
+    threads: config.passwords.workers,
+    maxQueue: config.passwords.queue,
+  });
   const authDeps = {
     config,
     store,
     accessTokens,
     verifySession,
-    passwords: createPasswordHasher({ cost: config.passwords.bcryptCost }),
+    passwords: createPasswordHasher({ cost: config.passwords.bcryptCost, engine: bcryptPool }),
     limiters: createAuthLimiters(config.limits),
     audit: createAudit(logger),
     logger,
@@ -78,6 +91,10 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
       user: config.identity.userHeader.toLowerCase(),
       id: config.identity.idHeader.toLowerCase(),
       roles: config.identity.rolesHeader.toLowerCase(),
+    },
+    async close() {
+      await bcryptPool.close();
+      await store.close();
     },
   };
 }

@@ -25,6 +25,7 @@ export type ProblemCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'store_unavailable'
+  | 'server_busy'
   | 'internal';
 
 const PROBLEM_TYPES: Readonly<Record<ProblemCode, { status: number; title: string }>> = {
@@ -48,6 +49,7 @@ const PROBLEM_TYPES: Readonly<Record<ProblemCode, { status: number; title: strin
   upstream_unavailable: { status: 502, title: 'Upstream unavailable' },
   upstream_timeout: { status: 504, title: 'Upstream timeout' },
   store_unavailable: { status: 503, title: 'Store unavailable' },
+  server_busy: { status: 503, title: 'Server busy' },
   internal: { status: 500, title: 'Internal error' },
 };
 

@@ -61,7 +61,7 @@ export async function startServer(deps: Deps, options: ServerOptions): Promise<R
       await closed;
       clearTimeout(grace);
       app.close();
-      await deps.store.close();
+      await deps.close();
     },
   };
 }

@@ -17,7 +17,13 @@ export function createPasswordChangeHandler(deps: AuthContext): RequestHandler {
     const body = parseBody(passwordChangeBody, req.body);
     // A stolen access token must not become an oracle for guessing the password.
     await loginPerUsername.consume(user.username);
-    if (!(await deps.passwords.verify(body.currentPassword, user.passwordHash))) {
+    const matches = await deps.passwords
+      .verify(body.currentPassword, user.passwordHash)
+      .catch(async (err: unknown) => {
+        await loginPerUsername.refund(user.username);
+        throw err;
+      });
+    if (!matches) {
       auditRequest(deps, req, { event: 'auth.password.failure', userId: user.id });
       throw new ProblemError('wrong_password', 'The current password is wrong.');
     }

@@ -17,27 +17,51 @@ export function findPasswordProblem(password: string, policy: PasswordPolicy): s
   return undefined;
 }
 
+/** Where bcrypt runs: a worker pool in the server, inline in one-off commands. */
+export interface BcryptEngine {
+  hash(password: string, cost: number): Promise<string>;
+  compare(password: string, hash: string): Promise<boolean>;
+}
+
+/** bcrypt on the calling thread, for commands that serve no traffic. */
+export const inlineBcrypt: BcryptEngine = {
+  hash: (password, cost) => bcrypt.hash(password, cost),
+  compare: (password, hash) => bcrypt.compare(password, hash),
+};
+
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   /** Compares against `hash`, or against a dummy hash of the same cost when there is no user. */
   verify(password: string, hash: string | undefined): Promise<boolean>;
 }
 
-export function createPasswordHasher(options: { readonly cost: number }): PasswordHasher {
-  if (!Number.isInteger(options.cost) || options.cost < 4 || options.cost > 31) {
+export interface PasswordHasherOptions {
+  readonly cost: number;
+  readonly engine: BcryptEngine;
+}
+
+export function createPasswordHasher({ cost, engine }: PasswordHasherOptions): PasswordHasher {
+  if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
     throw new TypeError('createPasswordHasher: cost must be an integer from 4 to 31');
   }
   // An unknown username costs the same work as a wrong password, so timing does not tell them apart.
-  const dummyHash = bcrypt.hash('not-a-real-password', options.cost);
+  let dummyHash: Promise<string> | undefined;
+  const dummy = (): Promise<string> => {
+    dummyHash ??= engine.hash('not-a-real-password', cost).catch((err: unknown) => {
+      dummyHash = undefined;
+      throw err;
+    });
+    return dummyHash;
+  };
   return {
-    hash: (password) => bcrypt.hash(password, options.cost),
+    hash: (password) => engine.hash(password, cost),
     async verify(password, hash) {
       if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
       if (hash === undefined) {
-        await bcrypt.compare(password, await dummyHash);
+        await engine.compare(password, await dummy());
         return false;
       }
-      return bcrypt.compare(password, hash);
+      return engine.compare(password, hash);
     },
   };
 }

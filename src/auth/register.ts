@@ -27,7 +27,10 @@ export function createRegisterHandler(deps: AuthContext): RequestHandler {
     // Registration says whether a name is taken anyway; checking first spares a bcrypt hash.
     if (await deps.store.users.findByUsername(username)) throw usernameTaken();
 
-    const passwordHash = await deps.passwords.hash(body.password);
+    const passwordHash = await deps.passwords.hash(body.password).catch(async (err: unknown) => {
+      await deps.limiters.registerPerIp.refund(clientIp(req));
+      throw err;
+    });
     const result = await deps.store.users.create({
       username,
       passwordHash,

@@ -1,6 +1,5 @@
 import type { SessionGuard, TokenVerdict } from '../identity.js';
 import type { SessionView } from '../store/types.js';
-import type { AccessTokens } from '../tokens/access-token.js';
 
 /** The session behind a token: revoked, superseded, or its user disabled or gone. */
 export function createSessionGuard(view: SessionView): SessionGuard {
@@ -18,11 +17,11 @@ export function createSessionGuard(view: SessionView): SessionGuard {
 
 /** Verifies a token and the session behind it: the one check both the proxy and /auth use. */
 export function createSessionVerifier(
-  accessTokens: AccessTokens,
+  verifyToken: (token: string) => TokenVerdict,
   guard: SessionGuard,
 ): (token: string) => TokenVerdict {
   return (token) => {
-    const verdict = accessTokens.verify(token);
+    const verdict = verifyToken(token);
     if (!verdict.valid) return verdict;
     const rejection = guard.check(verdict);
     return rejection === undefined ? verdict : { valid: false, reason: rejection };

@@ -36,6 +36,7 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
       io.stderr,
       `auth-sidecar: cannot listen on ${listen.host}:${listen.port}: ${(err as Error).message}`,
     );
+    await deps.close();
     return EXIT.failure;
   }
   logger.info({ event: 'server.listening', url: running.url, upstream: upstream.url }, 'listening');

@@ -1,5 +1,5 @@
 import { text } from 'node:stream/consumers';
-import { findPasswordProblem, createPasswordHasher } from '../auth/passwords.js';
+import { createPasswordHasher, findPasswordProblem, inlineBcrypt } from '../auth/passwords.js';
 import { normalizeUsername } from '../auth/username.js';
 import { loadConfig } from '../config/load.js';
 import { ROLE_NAME } from '../config/schema.js';
@@ -57,9 +57,8 @@ export async function userAdd(options: UserAddOptions, io: CliIo): Promise<numbe
     return reportStartupError(err, io);
   }
   try {
-    const passwordHash = await createPasswordHasher({ cost: loaded.config.passwords.bcryptCost }).hash(
-      password,
-    );
+    const hasher = createPasswordHasher({ cost: loaded.config.passwords.bcryptCost, engine: inlineBcrypt });
+    const passwordHash = await hasher.hash(password);
     const result = await store.users.create({ username, passwordHash, roles: [...new Set(options.roles)] });
     if (!result.created) {
       writeLine(io.stderr, `auth-sidecar: user ${username} already exists`);

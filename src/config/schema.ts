@@ -186,6 +186,14 @@ export const configSchema = z
         accessTtl: duration('15m', 'Lifetime of an access token.'),
         refreshTtl: duration('7d', 'Lifetime of each refresh token.'),
         leeway: duration('30s', 'Clock skew tolerated when checking exp and nbf.'),
+        cacheSize: z
+          .number({ error: 'expected a whole number' })
+          .int({ error: 'expected a whole number' })
+          .min(0, { error: 'expected 0 or more' })
+          .default(10_000)
+          .describe(
+            'Verified access tokens remembered (LRU), so a token is parsed and its signature checked once; 0 turns it off. Revocation is still checked on every request.',
+          ),
       })
       .prefault({})
       .describe('Access tokens (HS256 JWTs signed with env JWT_SECRET) and refresh tokens.'),
@@ -205,6 +213,14 @@ export const configSchema = z
           .max(72)
           .default(8)
           .describe('Minimum password length in characters (at most 72 bytes are accepted).'),
+        workers: positiveInt(
+          2,
+          'Threads that run bcrypt, at the lowest CPU priority, so logins never stall proxied traffic.',
+        ),
+        queue: positiveInt(
+          64,
+          'Password checks that may wait for a thread; past that, login and registration answer 503 with Retry-After.',
+        ),
       })
       .prefault({})
       .describe('Password policy and hashing.'),
@@ -258,8 +274,14 @@ export const configSchema = z
       .strictObject({
         login: z
           .strictObject({
-            perUsername: positiveInt(5, 'Failed logins allowed per username per window.'),
-            perIp: positiveInt(50, 'Failed logins allowed per client IP per window.'),
+            perUsername: positiveInt(
+              5,
+              'Login attempts allowed per username per window; a successful one is given back.',
+            ),
+            perIp: positiveInt(
+              50,
+              'Login attempts allowed per client IP per window; a successful one is given back.',
+            ),
             window: duration('15m', 'The login rate-limit window.'),
           })
           .prefault({})
