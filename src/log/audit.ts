@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import { withoutRedaction, type Logger } from './logger.js';
 
 /** Audit events: the `event` name is stable; fields carry ids, never secrets. */
 export type AuditEvent =
@@ -35,8 +35,10 @@ export type AuditEvent =
 export type Audit = (event: AuditEvent & { readonly reqId?: string }) => void;
 
 export function createAudit(logger: Logger): Audit {
+  // Events are typed and carry no secrets, so they skip the redaction safety net.
+  const auditLog = withoutRedaction(logger);
   return (event) => {
     const level = event.event === 'auth.refresh.reuse_detected' ? 'warn' : 'info';
-    logger[level](event, event.event);
+    auditLog[level](event, event.event);
   };
 }

@@ -1,6 +1,6 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createProxyMiddleware } from 'http-proxy-middleware';
+import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import { removeHopByHop } from '../http/hop-by-hop.js';
 import { UpstreamTimeoutError } from './upstream-errors.js';
 
@@ -28,27 +28,32 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64 };
   const agent = target.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
 
+  // The default plugins log every exchange (building a URL per response even when logging is off)
+  // and map `on` to events; this one plugin does only what the sidecar needs.
+  const sidecarEvents: Plugin<IncomingMessage, ServerResponse> = (proxyServer) => {
+    proxyServer.on('proxyReq', (proxyReq) => {
+      // An idle timer: it fires when the backend neither reads nor answers for timeoutMs.
+      proxyReq.setTimeout(options.timeoutMs, () =>
+        proxyReq.destroy(new UpstreamTimeoutError(options.timeoutMs)),
+      );
+    });
+    proxyServer.on('proxyRes', (proxyRes, _req, res) => {
+      removeHopByHop(proxyRes.headers);
+      // The client's connection is not the backend's: keep-alive is what the client asked for.
+      proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+    });
+    proxyServer.on('error', (err, req, res) => {
+      if (req && isServerResponse(res)) options.onError(err, req, res);
+    });
+  };
+
   const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
     target: options.target,
     agent,
     changeOrigin: false,
     xfwd: false,
-    on: {
-      proxyReq(proxyReq) {
-        // An idle timer: it fires when the backend neither reads nor answers for timeoutMs.
-        proxyReq.setTimeout(options.timeoutMs, () =>
-          proxyReq.destroy(new UpstreamTimeoutError(options.timeoutMs)),
-        );
-      },
-      proxyRes(proxyRes, _req, res) {
-        removeHopByHop(proxyRes.headers);
-        // The client's connection is not the backend's: keep-alive is what the client asked for.
-        proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
-      },
-      error(err, req, res) {
-        if (isServerResponse(res)) options.onError(err, req, res);
-      },
-    },
+    ejectPlugins: true,
+    plugins: [sidecarEvents],
   });
 
   const forward = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
@@ -541,6 +541,37 @@ describe('proxy forwarding', () => {
         upstream.behave(echoRecorded);
       }
       const next = await request(sidecar.url).get('/api/after-reset').set('Authorization', USER);
+      assert.equal(next.status, 200);
+    });
+
+    it('stops the download from the backend when the client hangs up mid-answer', async () => {
+      let backendSawHangUp!: () => void;
+      const hungUp = new Promise<void>((resolve) => (backendSawHangUp = resolve));
+      upstream.behave((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+        res.write(randomBytes(1024));
+        // Never ends on its own: only the sidecar closing this exchange ends it.
+        res.once('close', () => {
+          if (!res.writableEnded) backendSawHangUp();
+        });
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const client = httpGet(`${sidecar.url}/public/endless`, (response) => {
+            response.once('data', () => {
+              client.destroy();
+              resolve();
+            });
+          });
+          client.once('error', (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'ECONNRESET') reject(err);
+          });
+        });
+        await hungUp;
+      } finally {
+        upstream.behave(echoRecorded);
+      }
+      const next = await request(sidecar.url).get('/public/after-hang-up');
       assert.equal(next.status, 200);
     });
 
