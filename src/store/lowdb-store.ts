@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { DataFile } from 'lowdb/node';
 import type {
   CreateUserResult,
   NewRefreshToken,
@@ -50,8 +51,21 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
   const { path } = options;
   const now = options.now ?? Date.now;
   await mkdir(dirname(path), { recursive: true });
+  const existed = await access(path).then(
+    () => true,
+    () => false,
+  );
   const empty: StoreFile = { version: 1, users: [], refreshTokens: [], revokedAccessTokens: [] };
-  const db = new Low<StoreFile>(new JSONFile<StoreFile>(path), empty);
+  /** Users change rarely and tokens on every refresh: the users' JSON is kept until a user changes. */
+  let users: { readonly list: UserRecord[]; readonly json: string } | undefined;
+  const usersOf = () => (users ??= jsonOf([...usersById.values()]));
+  const adapter = new DataFile<StoreFile>(path, {
+    parse: (text) => JSON.parse(text) as StoreFile,
+    stringify: (file) =>
+      `{"version":1,"users":${usersOf().json},"refreshTokens":${JSON.stringify(file.refreshTokens)},` +
+      `"revokedAccessTokens":${JSON.stringify(file.revokedAccessTokens)}}`,
+  });
+  const db = new Low<StoreFile>(adapter, empty);
   try {
     await db.read();
   } catch (err) {
@@ -72,7 +86,7 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
     for (const [tokenId, expiresAt] of revoked) if (expiresAt <= at) revoked.delete(tokenId);
     return {
       version: 1,
-      users: [...usersById.values()],
+      users: usersOf().list,
       refreshTokens: [...tokens.values()],
       revokedAccessTokens: [...revoked].map(([tokenId, expiresAt]) => ({ tokenId, expiresAt })),
     };
@@ -101,9 +115,21 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
   function putUser(user: UserRecord): void {
     usersById.set(user.id, user);
     usersByName.set(user.username, user);
+    users = undefined;
   }
 
-  await persist().catch((err: unknown) => {
+  function removeUser(user: UserRecord): void {
+    usersById.delete(user.id);
+    usersByName.delete(user.username);
+    users = undefined;
+  }
+
+  // A new store is written at once; an existing one only proves it could be: rewriting a large
+  // file would hold start-up back for nothing.
+  const writable = existed
+    ? access(dirname(path), constants.W_OK).then(() => void (ready = true))
+    : persist();
+  await writable.catch((err: unknown) => {
     throw new StoreOpenError(path, `cannot write the store file: ${(err as Error).message}`, { cause: err });
   });
 
@@ -145,8 +171,7 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
           await persist();
         } catch (err) {
           // Not acknowledged, so not kept: a retry must not find the name taken.
-          usersById.delete(record.id);
-          usersByName.delete(record.username);
+          removeUser(record);
           throw err;
         }
         return { created: true, user: record };
@@ -175,8 +200,7 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
       async delete(id) {
         const user = usersById.get(id);
         if (!user) return false;
-        usersById.delete(id);
-        usersByName.delete(user.username);
+        removeUser(user);
         for (const [hash, token] of tokens) if (token.userId === id) tokens.delete(hash);
         await persist();
         return true;
@@ -217,6 +241,10 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
       },
     },
   };
+}
+
+function jsonOf(list: UserRecord[]): { readonly list: UserRecord[]; readonly json: string } {
+  return { list, json: JSON.stringify(list) };
 }
 
 /** Files written before users had these fields read as enabled, version 0. */

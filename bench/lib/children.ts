@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+/** A Node.js child process started by the bench. */
+export interface NodeChild {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly pid: number;
+  /** The last few kilobytes the child wrote to stderr, to explain a failure. */
+  stderrTail(): string;
+}
+
+export interface StartOptions {
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** An IPC channel for job and readiness messages. */
+  readonly ipc?: boolean;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+const live = new Set<NodeChild>();
+
+/** Starts `script` with this very Node.js binary; stdout is discarded (the sidecar logs there). */
+export function startNode(name: string, script: string, options: StartOptions = {}): NodeChild {
+  const child = spawn(process.execPath, [script, ...(options.args ?? [])], {
+    env: options.env ?? process.env,
+    stdio: ['pipe', 'ignore', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
+  });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${script}`);
+  let tail = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
+  });
+  const started: NodeChild = { name, process: child, pid: child.pid, stderrTail: () => tail };
+  live.add(started);
+  child.once('exit', () => live.delete(started));
+  return started;
+}
+
+export function hasExited(child: NodeChild): boolean {
+  return child.process.exitCode !== null || child.process.signalCode !== null;
+}
+
+/** Resolves with the exit code once the child has ended. */
+export async function exited(child: NodeChild): Promise<number | null> {
+  if (!hasExited(child)) await once(child.process, 'exit');
+  return child.process.exitCode;
+}
+
+/** SIGTERM, then SIGKILL if the child is still there after `graceMs`. */
+export async function stopChild(child: NodeChild, graceMs = 3000): Promise<void> {
+  if (hasExited(child)) return;
+  const gone = exited(child);
+  child.process.kill('SIGTERM');
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...live].map((child) => stopChild(child)));
+}
+
+/** Describes an early exit, with what the child said on stderr. */
+export function exitError(child: NodeChild, what: string): Error {
+  const { exitCode, signalCode } = child.process;
+  const tail = child.stderrTail().trim();
+  return new Error(
+    `${child.name} exited (${signalCode ?? `code ${exitCode}`}) ${what}${tail ? `:\n${tail}` : ''}`,
+  );
+}

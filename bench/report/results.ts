@@ -1,0 +1,34 @@
+import { writeFile } from 'node:fs/promises';
+import type { MachineInfo } from '../lib/machine.js';
+import type { MemoryResult } from '../scenarios/memory.js';
+import type { PacedRow, PacedRun, StormTotals } from '../scenarios/paced.js';
+import type { StoreResult } from '../scenarios/store.js';
+import type { ThroughputRow, ThroughputRun } from '../scenarios/throughput.js';
+import type { Settings } from '../settings.js';
+import type { TargetResult } from './targets.js';
+
+/** Everything one run measured: what bench/results.json holds. */
+export interface BenchResults {
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly settings: Settings & { readonly notes: readonly string[] };
+  readonly throughput: {
+    readonly medians: readonly ThroughputRow[];
+    readonly runs: readonly ThroughputRun[];
+  };
+  readonly paced: {
+    readonly medians: readonly PacedRow[];
+    readonly loginStorm: StormTotals;
+    readonly runs: readonly PacedRun[];
+  };
+  readonly memory: MemoryResult;
+  readonly store: StoreResult;
+  readonly targets: readonly TargetResult[];
+  /** Wall-clock seconds of each part, from the bench's own start (the build excluded). */
+  readonly phaseSeconds: Readonly<Record<string, number>>;
+  readonly totalSeconds: number;
+}
+
+export async function writeResults(path: string, results: BenchResults): Promise<void> {
+  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
+}

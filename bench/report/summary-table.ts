@@ -1,0 +1,206 @@
+/** The table printed at the end of a run: one line per server and scenario, ratios beside targets. */
+import type { ServerKind } from '../scenarios/bench-servers.js';
+import type { PacedCondition } from '../scenarios/paced.js';
+import type { ThroughputScenario } from '../scenarios/throughput.js';
+import type { BenchResults } from './results.js';
+import type { TargetId, TargetResult } from './targets.js';
+import { formatTable, type Column } from './text-table.js';
+
+const COLUMNS: readonly Column[] = [
+  { title: 'Scenario', align: 'left' },
+  { title: 'Server', align: 'left' },
+  { title: 'req/s', align: 'right' },
+  { title: 'p50 ms', align: 'right' },
+  { title: 'p99 ms', align: 'right' },
+  { title: 'Ratio / figure', align: 'right' },
+  { title: 'Target', align: 'left' },
+  { title: 'Met', align: 'left' },
+  { title: 'Notes', align: 'left' },
+];
+
+const SERVER_LABELS: Record<ServerKind, string> = {
+  baseline: 'baseline proxy (no auth)',
+  seed: 'seed-style (express+passport)',
+  sidecar: 'auth-sidecar',
+};
+
+type Row = readonly string[];
+
+export function formatSummaryTable(results: BenchResults): string {
+  const target = (id: TargetId): TargetResult => {
+    const found = results.targets.find((t) => t.id === id);
+    if (!found) throw new Error(`no target ${id}`);
+    return found;
+  };
+  return formatTable(COLUMNS, [
+    ...throughputRows(results, 'auth-get', '1 GET + token, role rule #18', [
+      ['sidecar', target('auth-get.sidecar-vs-baseline'), 'vs baseline'],
+      ['sidecar', target('auth-get.sidecar-vs-seed'), 'vs seed'],
+    ]),
+    ...pacedRows(results, target('paced.p50-over-baseline'), target('paced.p99-over-baseline')),
+    ...throughputRows(results, 'public-get', '2 public GET, no token'),
+    ...throughputRows(results, 'invalid-token', '3 forged token -> 401', [
+      ['sidecar', target('invalid-token.vs-baseline-auth-get'), 'vs baseline #1'],
+    ]),
+    ...throughputRows(results, 'post-1mib', '4 POST 1 MiB + token'),
+    stormRow(results, target('login-storm.p99-ratio')),
+    memoryRow(results, target('memory.growth')),
+    ...storeRows(results, target('store.startup'), target('store.refresh-p99')),
+  ]);
+}
+
+function throughputRows(
+  results: BenchResults,
+  scenario: ThroughputScenario,
+  title: string,
+  checks: readonly (readonly [ServerKind, TargetResult, string])[] = [],
+): Row[] {
+  const rows = results.throughput.medians.filter((row) => row.scenario === scenario);
+  const baseline = results.throughput.medians.find(
+    (row) => row.scenario === scenario && row.server === 'baseline',
+  );
+  return rows.flatMap((row, index) => {
+    const notes = [
+      ...(row.megabytesPerS === undefined ? [] : [`${row.megabytesPerS.toFixed(0)} MB/s up`]),
+      `rounds ${formatRate(row.minRps)}-${formatRate(row.maxRps)}`,
+      `cpu ${row.serverCpuPercent}%, load gen ${row.generatorCpuPercent}%`,
+      row.unexpected > 0
+        ? `! ${row.unexpected} answers not ${row.expectedStatus}`
+        : `all ${row.expectedStatus}`,
+    ].join('; ');
+    const mine = checks.filter(([server]) => server === row.server);
+    const plainRatio =
+      mine.length === 0 && baseline && row.server !== 'baseline'
+        ? `${(row.rps / baseline.rps).toFixed(2)}x vs baseline`
+        : '';
+    const first: Row = [
+      index === 0 ? title : '',
+      SERVER_LABELS[row.server],
+      formatRate(row.rps),
+      row.p50.toFixed(2),
+      row.p99.toFixed(2),
+      ...(mine[0] ? checkCells(mine[0][1], mine[0][2]) : [plainRatio, '', '']),
+      notes,
+    ];
+    return [
+      first,
+      ...mine.slice(1).map(([, check, label]) => ['', '', '', '', '', ...checkCells(check, label), '']),
+    ];
+  });
+}
+
+function pacedRows(results: BenchResults, p50: TargetResult, p99: TargetResult): Row[] {
+  const row = (condition: PacedCondition) => results.paced.medians.find((r) => r.condition === condition);
+  const baseline = row('baseline');
+  const sidecar = row('sidecar');
+  if (!baseline || !sidecar) return [];
+  const title = `1 same, paced ${results.settings.paced.ratePerS} req/s`;
+  return [
+    [
+      title,
+      SERVER_LABELS.baseline,
+      formatRate(baseline.rps),
+      baseline.p50.toFixed(2),
+      baseline.p99.toFixed(2),
+      '',
+      '',
+      '',
+      'median of rounds',
+    ],
+    [
+      '',
+      SERVER_LABELS.sidecar,
+      formatRate(sidecar.rps),
+      sidecar.p50.toFixed(2),
+      sidecar.p99.toFixed(2),
+      ...checkCells(p50, 'p50', true),
+      '',
+    ],
+    ['', '', '', '', '', ...checkCells(p99, 'p99', true), ''],
+  ];
+}
+
+function stormRow(results: BenchResults, ratio: TargetResult): Row {
+  const stormed = results.paced.medians.find((r) => r.condition === 'sidecar-under-login-storm');
+  const storm = results.paced.loginStorm;
+  const counts = storm.statusCounts;
+  const other = Object.entries(counts)
+    .filter(([status]) => status !== '200' && status !== '503')
+    .reduce((sum, [, count]) => sum + count, 0);
+  return [
+    `5 #1 paced + ${results.settings.storm.concurrency} login loops`,
+    SERVER_LABELS.sidecar,
+    stormed ? formatRate(stormed.rps) : '',
+    stormed ? stormed.p50.toFixed(2) : '',
+    stormed ? stormed.p99.toFixed(2) : '',
+    ...checkCells(ratio, 'p99 vs calm'),
+    `logins: ${counts['200'] ?? 0} ok, ${counts['503'] ?? 0} busy(503), ${other + storm.errors} other in ${storm.seconds.toFixed(1)} s`,
+  ];
+}
+
+function memoryRow(results: BenchResults, growth: TargetResult): Row {
+  const { memory } = results;
+  const path = memory.checkpoints.map((checkpoint) => checkpoint.rssMb.toFixed(0)).join(' -> ');
+  return [
+    `6 RSS over ${formatRate(memory.requests)} requests`,
+    `${SERVER_LABELS.sidecar} (fresh)`,
+    formatRate(memory.rps),
+    '',
+    '',
+    ...checkCells(growth, 'growth'),
+    `RSS idle ${memory.rssAtStartMb.toFixed(0)}, warm ${memory.rssAfterWarmupMb.toFixed(0)} -> ${path} MB`,
+  ];
+}
+
+function storeRows(results: BenchResults, startup: TargetResult, refresh: TargetResult): Row[] {
+  const { store } = results;
+  const users = formatRate(store.users);
+  const sequential = store.sequentialRefresh;
+  const concurrent = store.concurrentRefresh;
+  return [
+    [
+      `7a start-up, ${users} users`,
+      SERVER_LABELS.sidecar,
+      '',
+      '',
+      '',
+      ...checkCells(startup, 'to ready'),
+      `starts: ${store.startupMs.map((ms) => ms.toFixed(0)).join(', ')} ms; file ${store.storeFileMb.toFixed(1)} MB`,
+    ],
+    [
+      `7b ${sequential.calls} refreshes in a row`,
+      SERVER_LABELS.sidecar,
+      '',
+      sequential.latency.p50.toFixed(2),
+      sequential.latency.p99.toFixed(2),
+      ...checkCells(refresh, 'p99'),
+      `${sequential.fileWrites} file writes`,
+    ],
+    [
+      `7c ${concurrent.calls} refreshes at once`,
+      SERVER_LABELS.sidecar,
+      '',
+      concurrent.latency.p50.toFixed(2),
+      concurrent.latency.p99.toFixed(2),
+      `${concurrent.totalMs.toFixed(1)} ms all`,
+      '',
+      '',
+      `${concurrent.fileWrites} file writes for ${concurrent.calls} rotations`,
+    ],
+  ];
+}
+
+/** The figure, target and verdict cells; `signed` for a difference, which shows its + sign. */
+function checkCells(check: TargetResult, label: string, signed = false): [string, string, string] {
+  const sign = signed && check.measured >= 0 ? '+' : '';
+  const figure = `${label} ${sign}${check.measured.toFixed(2)}${check.unit === 'x' ? 'x' : ` ${check.unit}`}`;
+  return [
+    figure,
+    `${check.target}${check.unit === 'x' ? 'x' : ` ${check.unit}`}`,
+    check.met ? 'met' : check.clean ? 'MISSED' : 'MISSED (!)',
+  ];
+}
+
+function formatRate(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}

@@ -1,0 +1,166 @@
+/** The figures the sidecar is held to, each checked against this run's measurements. */
+import type { MemoryResult } from '../scenarios/memory.js';
+import type { PacedCondition, PacedRow } from '../scenarios/paced.js';
+import type { StoreResult } from '../scenarios/store.js';
+import type { ThroughputRow, ThroughputScenario } from '../scenarios/throughput.js';
+import type { ServerKind } from '../scenarios/bench-servers.js';
+import { round2 } from '../lib/stats.js';
+
+export type TargetId =
+  | 'auth-get.sidecar-vs-baseline'
+  | 'auth-get.sidecar-vs-seed'
+  | 'paced.p50-over-baseline'
+  | 'paced.p99-over-baseline'
+  | 'invalid-token.vs-baseline-auth-get'
+  | 'login-storm.p99-ratio'
+  | 'memory.growth'
+  | 'store.startup'
+  | 'store.refresh-p99';
+
+export interface TargetResult {
+  readonly id: TargetId;
+  readonly description: string;
+  readonly measured: number;
+  readonly unit: string;
+  /** As printed, e.g. `>= 0.65`. */
+  readonly target: string;
+  readonly met: boolean;
+  /** False when a run behind the figure got unexpected answers, which makes the figure suspect. */
+  readonly clean: boolean;
+}
+
+export interface MeasuredFigures {
+  readonly throughput: readonly ThroughputRow[];
+  readonly paced: readonly PacedRow[];
+  readonly memory: MemoryResult;
+  readonly store: StoreResult;
+}
+
+export function evaluateTargets(figures: MeasuredFigures): TargetResult[] {
+  const row = (scenario: ThroughputScenario, server: ServerKind): ThroughputRow => {
+    const found = figures.throughput.find((r) => r.scenario === scenario && r.server === server);
+    if (!found) throw new Error(`no ${scenario} row for ${server}`);
+    return found;
+  };
+  const paced = (condition: PacedCondition): PacedRow => {
+    const found = figures.paced.find((r) => r.condition === condition);
+    if (!found) throw new Error(`no paced row for ${condition}`);
+    return found;
+  };
+  const baseline = row('auth-get', 'baseline');
+  const seed = row('auth-get', 'seed');
+  const sidecar = row('auth-get', 'sidecar');
+  const forged = row('invalid-token', 'sidecar');
+  const pacedBaseline = paced('baseline');
+  const pacedSidecar = paced('sidecar');
+  const stormed = paced('sidecar-under-login-storm');
+  const clean = (...rows: readonly { unexpected: number }[]) => rows.every((r) => r.unexpected === 0);
+
+  return [
+    check({
+      id: 'auth-get.sidecar-vs-baseline',
+      description: 'authenticated GET: sidecar req/s / baseline req/s',
+      measured: sidecar.rps / baseline.rps,
+      unit: 'x',
+      compare: '>=',
+      bound: 0.65,
+      clean: clean(sidecar, baseline),
+    }),
+    check({
+      id: 'auth-get.sidecar-vs-seed',
+      description: 'authenticated GET: sidecar req/s / seed-style req/s',
+      measured: sidecar.rps / seed.rps,
+      unit: 'x',
+      compare: '>=',
+      bound: 4,
+      clean: clean(sidecar, seed),
+    }),
+    check({
+      id: 'paced.p50-over-baseline',
+      description: '1,000 req/s: sidecar p50 - baseline p50',
+      measured: pacedSidecar.p50 - pacedBaseline.p50,
+      unit: 'ms',
+      compare: '<=',
+      bound: 0.5,
+      clean: clean(pacedSidecar, pacedBaseline),
+    }),
+    check({
+      id: 'paced.p99-over-baseline',
+      description: '1,000 req/s: sidecar p99 - baseline p99',
+      measured: pacedSidecar.p99 - pacedBaseline.p99,
+      unit: 'ms',
+      compare: '<=',
+      bound: 2,
+      clean: clean(pacedSidecar, pacedBaseline),
+    }),
+    check({
+      id: 'invalid-token.vs-baseline-auth-get',
+      description: 'invalid token: sidecar 401/s / baseline authenticated-GET req/s',
+      measured: forged.rps / baseline.rps,
+      unit: 'x',
+      compare: '>=',
+      bound: 1.5,
+      clean: clean(forged, baseline),
+    }),
+    check({
+      id: 'login-storm.p99-ratio',
+      description: '1,000 req/s: sidecar p99 under a login storm / without',
+      measured: stormed.p99 / pacedSidecar.p99,
+      unit: 'x',
+      compare: '<=',
+      bound: 1.5,
+      clean: clean(stormed, pacedSidecar),
+    }),
+    check({
+      id: 'memory.growth',
+      description: 'RSS growth over 200,000 authenticated requests after a 100,000-request warm-up',
+      measured: figures.memory.growthMb,
+      unit: 'MB',
+      compare: '<',
+      bound: 20,
+      clean: figures.memory.unexpected === 0,
+    }),
+    check({
+      id: 'store.startup',
+      description: 'start-up to ready with 10,000 users (median of 3)',
+      measured: figures.store.startupMedianMs,
+      unit: 'ms',
+      compare: '<',
+      bound: 500,
+      clean: true,
+    }),
+    check({
+      id: 'store.refresh-p99',
+      description: 'sequential refresh p99 with 10,000 users',
+      measured: figures.store.sequentialRefresh.latency.p99,
+      unit: 'ms',
+      compare: '<',
+      bound: 20,
+      clean: true,
+    }),
+  ];
+}
+
+interface Check {
+  readonly id: TargetId;
+  readonly description: string;
+  readonly measured: number;
+  readonly unit: string;
+  readonly compare: '>=' | '<=' | '<';
+  readonly bound: number;
+  readonly clean: boolean;
+}
+
+function check({ id, description, measured, unit, compare, bound, clean }: Check): TargetResult {
+  const holds =
+    compare === '>=' ? measured >= bound : compare === '<=' ? measured <= bound : measured < bound;
+  return {
+    id,
+    description,
+    measured: round2(measured),
+    unit,
+    target: `${compare} ${bound}`,
+    met: clean && holds,
+    clean,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: auth-sidecar measured on this machine, in one run, against two baselines in
+ * front of the same upstream: a bare reverse proxy that checks nothing (the floor any proxy
+ * pays) and a seed-style express + passport-jwt + http-proxy-middleware stack.
+ *
+ *   1  authenticated GET on a role rule near the end of 20 rules: throughput at 50 connections,
+ *      and latency at a steady 1,000 req/s
+ *   2  public GET without a token          3  forged token, refused with 401
+ *   4  1 MiB upload streamed through       5  latency at 1,000 req/s during a login storm
+ *   6  memory growth over 200,000 requests
+ *   7  the store with 10,000 users: start-up, sequential and concurrent token refreshes
+ *
+ * Every server and load generator is a process of its own. Prints a table with ratios and
+ * targets, and writes bench/results.json with every round's figures.
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLoadGenerators } from './load/generators.js';
+import { stopAllChildren, stopChild } from './lib/children.js';
+import { describeMachine } from './lib/machine.js';
+import { RESULTS_FILE, SCRIPTS } from './paths.js';
+import { writeResults, type BenchResults } from './report/results.js';
+import { formatSummaryTable } from './report/summary-table.js';
+import { evaluateTargets } from './report/targets.js';
+import type { BenchServers } from './scenarios/bench-servers.js';
+import { forgeToken } from './scenarios/forged-token.js';
+import { runMemory } from './scenarios/memory.js';
+import { runPacedLatency } from './scenarios/paced.js';
+import { runStore } from './scenarios/store.js';
+import { runThroughput } from './scenarios/throughput.js';
+import { BENCH_USER, writeSidecarConfig } from './servers/sidecar-config.js';
+import { addUser, generateSecret, login, startSidecar } from './servers/sidecar.js';
+import { startChildServer } from './servers/start-child-server.js';
+import { SETTINGS } from './settings.js';
+
+const NOTES = [
+  `sidecar log level ${SETTINGS.sidecarLogLevel} (the default: one line per request), stdout to /dev/null`,
+  'latency: ms from issuing a request to the end of its response, sub-millisecond resolution',
+  'throughput rows: medians over rounds of closed-loop autocannon runs; latency from its per-response timer',
+  'paced rows: an open-loop generator of our own (autocannon percentiles are whole milliseconds)',
+  'servers, upstream and load generators share the same cores',
+];
+
+const startedAt = performance.now();
+const phaseSeconds: Record<string, number> = {};
+const workDir = await mkdtemp(join(tmpdir(), 'auth-sidecar-bench-'));
+const progress = (line: string): void => console.log(`  ${line}`);
+let interrupted = false;
+
+async function cleanUp(): Promise<void> {
+  await stopAllChildren();
+  await rm(workDir, { recursive: true, force: true });
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\nbench: ${signal}, stopping every process it started`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+try {
+  const machine = describeMachine();
+  console.log(
+    `auth-sidecar bench on ${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemoryGib} GiB, ` +
+      `Node ${machine.node}, ${machine.os}\n`,
+  );
+  const results = await runBench(machine);
+  console.log(`\n${formatSummaryTable(results)}\n`);
+  const missed = results.targets.filter((target) => !target.met);
+  console.log(
+    missed.length === 0
+      ? 'every target met'
+      : `${missed.length} of ${results.targets.length} targets missed: ${missed.map((t) => t.id).join(', ')}`,
+  );
+  const phases = Object.entries(results.phaseSeconds).map(
+    ([name, seconds]) => `${name} ${seconds.toFixed(0)} s`,
+  );
+  console.log(`took ${results.totalSeconds.toFixed(0)} s (${phases.join(', ')})`);
+  await writeResults(RESULTS_FILE, results);
+  console.log(`wrote ${RESULTS_FILE}`);
+} catch (err) {
+  // An interrupted run fails as its processes go away; that is no news.
+  if (!interrupted)
+    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}
+
+/** Runs one part of the bench under a heading, and keeps how long it took. */
+async function phase<T>(name: string, heading: string, run: () => Promise<T>): Promise<T> {
+  console.log(heading);
+  const phaseStartedAt = performance.now();
+  try {
+    return await run();
+  } finally {
+    phaseSeconds[name] = Math.round((performance.now() - phaseStartedAt) / 100) / 10;
+  }
+}
+
+async function runBench(machine: BenchResults['machine']): Promise<BenchResults> {
+  const secret = generateSecret();
+  const upstream = await startChildServer('upstream', SCRIPTS.upstream);
+  const configPath = join(workDir, 'bench.yaml');
+  const storePath = join(workDir, 'store.json');
+  await writeSidecarConfig(configPath, {
+    upstreamUrl: upstream.url,
+    storePath,
+    logLevel: SETTINGS.sidecarLogLevel,
+  });
+  await addUser(configPath, secret, BENCH_USER);
+  const servers: BenchServers = {
+    upstream,
+    baseline: await startChildServer('baseline proxy', SCRIPTS.baselineProxy, [upstream.url]),
+    seed: await startChildServer('seed-style stack', SCRIPTS.seedStack, [upstream.url], {
+      ...process.env,
+      JWT_SECRET: secret,
+    }),
+    sidecar: await startSidecar('auth-sidecar', configPath, secret),
+  };
+  const session = await login(servers.sidecar.url, BENCH_USER);
+  const tokens = { valid: session.accessToken, forged: forgeToken(session.accessToken) };
+  const generators = startLoadGenerators();
+
+  phaseSeconds.setup = Math.round((performance.now() - startedAt) / 100) / 10;
+  const throughput = await phase(
+    'throughput',
+    `throughput, ${SETTINGS.connections} connections (scenarios 1-4)`,
+    () => runThroughput(servers, tokens, generators, progress),
+  );
+  const paced = await phase(
+    'paced',
+    `paced ${SETTINGS.paced.ratePerS} req/s, then under a login storm (scenarios 1, 5)`,
+    () => runPacedLatency(servers, tokens, generators, progress),
+  );
+  await Promise.all(
+    [servers.baseline, servers.seed, servers.sidecar].map((server) => stopChild(server.child)),
+  );
+
+  const memory = await phase(
+    'memory',
+    `memory over ${SETTINGS.memory.requests.toLocaleString('en-US')} requests (scenario 6)`,
+    async () => {
+      const memoryStore = join(workDir, 'memory-store.json');
+      const memoryConfig = join(workDir, 'memory.yaml');
+      // The same users as the first sidecar, so that its token is valid here too.
+      await copyFile(storePath, memoryStore);
+      await writeSidecarConfig(memoryConfig, {
+        upstreamUrl: upstream.url,
+        storePath: memoryStore,
+        logLevel: SETTINGS.sidecarLogLevel,
+      });
+      return runMemory(memoryConfig, secret, tokens.valid, generators);
+    },
+  );
+  const store = await phase(
+    'store',
+    `store with ${SETTINGS.store.users.toLocaleString('en-US')} users (scenario 7)`,
+    () => runStore(workDir, upstream.url, secret),
+  );
+
+  const targets = evaluateTargets({ throughput: throughput.rows, paced: paced.rows, memory, store });
+  return {
+    date: new Date().toISOString(),
+    machine,
+    settings: { ...SETTINGS, notes: NOTES },
+    throughput: { medians: throughput.rows, runs: throughput.runs },
+    paced: { medians: paced.rows, loginStorm: paced.storm, runs: paced.runs },
+    memory,
+    store,
+    targets,
+    phaseSeconds,
+    totalSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
+  };
+}

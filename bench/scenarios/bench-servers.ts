@@ -1,0 +1,30 @@
+import type { RunningSidecar } from '../servers/sidecar.js';
+import type { RunningServer } from '../servers/start-child-server.js';
+
+/** The servers compared, all in front of the same upstream. */
+export interface BenchServers {
+  readonly upstream: RunningServer;
+  /** A bare reverse proxy that checks nothing. */
+  readonly baseline: RunningServer;
+  /** express + passport-jwt + http-proxy-middleware. */
+  readonly seed: RunningServer;
+  readonly sidecar: RunningSidecar;
+}
+
+export type ServerKind = 'baseline' | 'seed' | 'sidecar';
+
+export interface BenchTokens {
+  /** An access token the sidecar issued to the bench user (role analyst). */
+  readonly valid: string;
+  /** Well formed and signed, but with another secret. */
+  readonly forged: string;
+}
+
+/** The pids whose CPU use a run reports: the server under test and the upstream. */
+export function cpuPids(servers: BenchServers, kind: ServerKind): Record<string, number> {
+  return { server: servers[kind].child.pid, upstream: servers.upstream.child.pid };
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}

@@ -1,0 +1,87 @@
+/** Starting the sidecar as operators do: its CLI, a config file, the secret in the environment. */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exitError, exited, hasExited, startNode, stopChild, type NodeChild } from '../lib/children.js';
+import { findFreePort } from '../lib/free-port.js';
+import { pollUntilOk, sendJson } from '../lib/http-client.js';
+import { SCRIPTS } from '../paths.js';
+import { retryAfterMs } from '../lib/retry-after.js';
+import type { RunningServer } from './start-child-server.js';
+
+export interface RunningSidecar extends RunningServer {
+  /** When the process was spawned and when /readyz first answered 200 (process.hrtime.bigint()). */
+  readonly spawnedAt: bigint;
+  readonly readyAt: bigint;
+}
+
+export interface Session {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+}
+
+/** A random HS256 secret as operators make one: `openssl rand -base64 48`. */
+export function generateSecret(): string {
+  return randomBytes(48).toString('base64');
+}
+
+export async function addUser(
+  configPath: string,
+  secret: string,
+  user: { username: string; role: string; password: string },
+): Promise<void> {
+  const child = startNode('sidecar user add', SCRIPTS.sidecar, {
+    args: [
+      'user',
+      'add',
+      '--config',
+      configPath,
+      '--username',
+      user.username,
+      '--role',
+      user.role,
+      '--password-stdin',
+    ],
+    env: { ...process.env, JWT_SECRET: secret },
+  });
+  child.process.stdin?.end(`${user.password}\n`);
+  const code = await exited(child);
+  if (code !== 0) throw exitError(child, 'while adding the bench user');
+}
+
+export async function startSidecar(
+  name: string,
+  configPath: string,
+  secret: string,
+): Promise<RunningSidecar> {
+  const port = await findFreePort();
+  const spawnedAt = process.hrtime.bigint();
+  const child: NodeChild = startNode(name, SCRIPTS.sidecar, {
+    args: ['serve', '--config', configPath],
+    env: { ...process.env, JWT_SECRET: secret, PORT: String(port) },
+  });
+  child.process.stdin?.end();
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const readyAt = await pollUntilOk(`${url}/readyz`, { isAlive: () => !hasExited(child) });
+    return { name, url, child, spawnedAt, readyAt };
+  } catch (err) {
+    if (hasExited(child)) throw exitError(child, 'before /readyz answered 200');
+    await stopChild(child);
+    throw err;
+  }
+}
+
+/** POST /auth/login, retrying while the sidecar is too busy hashing (503 with Retry-After). */
+export async function login(
+  sidecarUrl: string,
+  credentials: { username: string; password: string },
+): Promise<Session> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await sendJson(`${sidecarUrl}/auth/login`, { body: credentials });
+    if (response.status === 200) return response.body as Session;
+    if (response.status !== 503 || attempt === 20) {
+      throw new Error(`login answered ${response.status}: ${JSON.stringify(response.body)}`);
+    }
+    await sleep(retryAfterMs(response.headers['retry-after']));
+  }
+}
