@@ -37,5 +37,7 @@ export function createHeaderStripper(identityHeaders: readonly string[]): Header
 }
 
 function foldHeaderName(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
+  // Node hands over lower-cased names already; most have no `_`, and those are returned as they are.
+  const lower = name.toLowerCase();
+  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
 }

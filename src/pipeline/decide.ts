@@ -87,7 +87,7 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
           path: target.path,
           rule: rule.ref,
           reason: rule.access.kind === 'deny' ? 'default_deny' : 'role_missing',
-          error: new ProblemError('forbidden', 'Your roles do not grant access to this path.'),
+          error: FORBIDDEN,
         };
     }
   }
@@ -98,22 +98,28 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
   };
 }
 
+/**
+ * The denials, made once: a ProblemError captures a stack trace when built, which a stream of
+ * refused requests would otherwise pay for on every one. They are never changed after this.
+ */
+const FORBIDDEN = new ProblemError('forbidden', 'Your roles do not grant access to this path.');
+const TOKEN_MISSING = new ProblemError('unauthenticated', 'This path requires a bearer token.', {
+  headers: { 'WWW-Authenticate': 'Bearer' },
+});
+const invalidTokenErrors = new Map<TokenRejection | 'credentials_not_bearer', ProblemError>();
+
 /** RFC 6750 §3: no credentials get a bare challenge; bad ones get `error="invalid_token"`. */
 function unauthenticated(authentication: Authentication): { reason: DenyReason; error: ProblemError } {
-  if (authentication.kind === 'rejected') {
-    return {
-      reason: authentication.reason,
-      error: new ProblemError('invalid_token', describeRejection(authentication.reason), {
-        headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-      }),
-    };
+  if (authentication.kind !== 'rejected') return { reason: 'token_missing', error: TOKEN_MISSING };
+  const { reason } = authentication;
+  let error = invalidTokenErrors.get(reason);
+  if (!error) {
+    error = new ProblemError('invalid_token', describeRejection(reason), {
+      headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+    });
+    invalidTokenErrors.set(reason, error);
   }
-  return {
-    reason: 'token_missing',
-    error: new ProblemError('unauthenticated', 'This path requires a bearer token.', {
-      headers: { 'WWW-Authenticate': 'Bearer' },
-    }),
-  };
+  return { reason, error };
 }
 
 function describeRejection(reason: TokenRejection | 'credentials_not_bearer'): string {
