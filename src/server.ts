@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createApp, MAX_REQUEST_HEADERS } from './app.js';
 import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
@@ -11,8 +12,16 @@ export interface RunningServer {
   /** `http://host:port` as bound (port 0 resolves to the real port). */
   readonly url: string;
   readonly port: number;
-  /** Graceful stop: readiness off, no new connections, in-flight requests finish, store closed. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Graceful stop: readiness off at once; after `delayMs` no new connections; requests in flight
+   * get `graceMs` to finish; then the store and the bcrypt threads are closed.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface CloseOptions {
+  readonly delayMs?: number;
+  readonly graceMs?: number;
 }
 
 export interface ServerOptions {
@@ -53,8 +62,9 @@ export async function startServer(deps: Deps, options: ServerOptions): Promise<R
     server,
     url: `http://${host}:${address.port}`,
     port: address.port,
-    async close(graceMs = 20_000) {
+    async close({ delayMs = 0, graceMs = 20_000 } = {}) {
       stopping = true;
+      if (delayMs > 0) await delay(delayMs);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), graceMs);

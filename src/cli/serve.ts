@@ -42,8 +42,9 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
   logger.info({ event: 'server.listening', url: running.url, upstream: upstream.url }, 'listening');
 
   const signal = await io.shutdownSignal;
-  logger.info({ event: 'server.stopping', signal }, 'shutting down');
-  await running.close();
+  const { delay: delayMs, grace: graceMs } = deps.config.shutdown;
+  logger.info({ event: 'server.stopping', signal, delayMs, graceMs }, 'shutting down');
+  await running.close({ delayMs, graceMs });
   logger.info({ event: 'server.stopped' }, 'stopped');
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return EXIT.ok;

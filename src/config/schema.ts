@@ -24,6 +24,15 @@ const duration = (fallback: string, description: string) =>
     .prefault(fallback)
     .describe(`${description} A number with a unit: ms, s, m, h or d.`);
 
+/** A duration that may be zero: a pause that is off by default. */
+const pause = (fallback: string, description: string) =>
+  z
+    .string({ error: 'expected a duration such as 0s, 5s or 500ms' })
+    .regex(DURATION_PATTERN, { error: 'expected a duration such as 0s, 5s or 500ms' })
+    .transform((text) => parseDurationMs(text) ?? 0)
+    .prefault(fallback)
+    .describe(`${description} A number with a unit: ms, s, m, h or d.`);
+
 const positiveInt = (fallback: number, description: string) =>
   z
     .number({ error: 'expected a whole number' })
@@ -296,6 +305,19 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Rate limits; exceeding one is answered 429 with Retry-After.'),
+    shutdown: z
+      .strictObject({
+        delay: pause(
+          '0s',
+          'After SIGTERM or SIGINT, how long /readyz answers 503 while requests are still accepted, so that load balancers stop sending first (a few seconds in Kubernetes).',
+        ),
+        grace: duration(
+          '20s',
+          'How long requests in flight may take to finish once the listener has stopped; then the remaining connections are closed.',
+        ),
+      })
+      .prefault({})
+      .describe('Graceful stop on SIGTERM and SIGINT.'),
     log: z
       .strictObject({
         level: z

@@ -68,7 +68,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<TestSi
     storePath,
     server,
     async stop({ removeData = false } = {}) {
-      await server.close(1000);
+      await server.close({ graceMs: 1000 });
       if (removeData) await rm(dataDir, { recursive: true, force: true });
     },
   };
