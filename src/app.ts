@@ -9,6 +9,7 @@ import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
 import { authorizationOf } from './http/authorization.js';
 import { hasUnexpectedBody } from './http/bodiless-methods.js';
+import { createMetricsHandler } from './http/metrics-endpoint.js';
 import { rawProblemResponse, sendProblem } from './http/problem.js';
 import { beginRequest, type RequestContext } from './http/request-context.js';
 import { resolveRequestId } from './http/request-id.js';
@@ -16,6 +17,7 @@ import { createHeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
 import type { Decision } from './pipeline/decide.js';
 import { withoutRedaction } from './log/logger.js';
+import type { DecisionLabel, Metrics } from './metrics/metrics.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
 import { createForwarder } from './proxy/forward.js';
 import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
@@ -39,7 +41,11 @@ export function isOwnPath(path: string): boolean {
 }
 
 export function createApp(deps: Deps, isReady: () => boolean): App {
-  const { logger, decider, identityHeaders, isTrustedProxy, audit } = deps;
+  const { logger, decider, identityHeaders, isTrustedProxy, audit, metrics } = deps;
+  const serveMetrics = createMetricsHandler(metrics);
+  // With no port of its own, /metrics is one of the sidecar's paths on the public port.
+  const metricsHere = deps.config.metrics.enabled && deps.config.metrics.port === undefined;
+  const countResponse = (status: number) => metrics.responded(status);
   const caseInsensitive = deps.config.match.caseInsensitive;
   const authApp = createAuthApp(deps, isReady);
   // The request line holds only ids, names and numbers set below: no secret to redact.
@@ -48,6 +54,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   const forward = createForwarder({
     target: deps.config.upstream.url,
     timeoutMs: deps.config.upstream.timeout,
+    onUpstreamResponse: metrics.upstreamResponded,
     onError(err, req, res) {
       const reqId = req.headers['x-request-id'];
       logger.warn({ reqId, code: upstreamErrorCode(err) }, 'upstream request failed');
@@ -56,7 +63,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   });
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const context = beginRequest(req, res, requestLog);
+    const context = beginRequest(req, res, requestLog, countResponse);
     if (req.rawHeaders.length > MAX_REQUEST_HEADERS * 2) {
       context.reason = 'too_many_headers';
       sendProblem(
@@ -84,8 +91,17 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
       authApp(req, res);
       return;
     }
+    if (
+      metricsHere &&
+      target.ok &&
+      (caseInsensitive ? target.path.toLowerCase() : target.path) === '/metrics'
+    ) {
+      context.path = target.path;
+      serveMetrics(req, res, context.id);
+      return;
+    }
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
-    record(context, decision);
+    record(context, decision, metrics);
     if (decision.outcome === 'deny') {
       audit({
         event: 'auth.denied',
@@ -114,13 +130,27 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   return { handleRequest, handleUpgrade, close: () => forward.close() };
 }
 
-function record(context: RequestContext, decision: Decision): void {
+function record(context: RequestContext, decision: Decision, metrics: Metrics): void {
   context.decision = decision.outcome;
   context.rule = decision.rule?.id;
+  metrics.requestDecided(decision.rule?.id ?? 'none', decisionLabel(decision));
   if (decision.path !== undefined) context.path = decision.path;
   if (decision.outcome === 'allow') {
     context.userId = decision.identity?.id;
   } else {
     context.reason = decision.reason;
+  }
+}
+
+function decisionLabel(decision: Decision): DecisionLabel {
+  if (decision.outcome === 'allow') return 'allowed';
+  switch (decision.error.code) {
+    case 'forbidden':
+      return 'forbidden';
+    case 'unauthenticated':
+    case 'invalid_token':
+      return 'unauthenticated';
+    default:
+      return 'invalid_request';
   }
 }

@@ -15,6 +15,7 @@ import { createAudit, type Audit } from './log/audit.js';
 import type { Logger } from './log/logger.js';
 import { createDecider, type Decider } from './pipeline/decide.js';
 import type { IdentityHeaderNames } from './pipeline/mutate.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { compileRules } from './pipeline/rules.js';
 import { openLowdbStore } from './store/lowdb-store.js';
 import type { Store } from './store/types.js';
@@ -35,6 +36,7 @@ export interface Deps {
   readonly identityHeaders: IdentityHeaderNames;
   readonly isTrustedProxy: ProxyTrust;
   readonly now: () => number;
+  readonly metrics: Metrics;
   /** Stops the bcrypt threads and closes the store. */
   close(): Promise<void>;
 }
@@ -57,11 +59,13 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     leewayMs: config.tokens.leeway,
     now,
   });
-  const store = await openLowdbStore({ path: config.store.path, now });
+  const metrics = createMetrics();
+  const store = await openLowdbStore({ path: config.store.path, now, onWrite: metrics.storeWritten });
   const verifyToken = withVerifiedTokenCache((token) => accessTokens.verify(token), {
     maxEntries: config.tokens.cacheSize,
     leewayMs: config.tokens.leeway,
     now,
+    onLookup: metrics.tokenCacheLookup,
   });
   const verifySession = createSessionVerifier(verifyToken, createSessionGuard(store.sessions));
   const bcryptPool = createBcryptPool({
@@ -75,13 +79,14 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     verifySession,
     passwords: createPasswordHasher({ cost: config.passwords.bcryptCost, engine: bcryptPool }),
     limiters: createAuthLimiters(config.limits),
-    audit: createAudit(logger),
+    audit: createAudit(logger, metrics.authEvent),
     logger,
     now,
     isTrustedProxy: createProxyTrust(config.trustProxy),
   };
   return {
     ...authDeps,
+    metrics,
     passport: createPassport(authDeps),
     decider: createDecider({
       rules: compileRules(config, loaded.ruleLines),

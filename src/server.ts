@@ -5,7 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createApp, MAX_REQUEST_HEADERS } from './app.js';
 import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
-import { rawProblemResponse } from './http/problem.js';
+import { createMetricsHandler } from './http/metrics-endpoint.js';
+import { rawProblemResponse, sendProblem } from './http/problem.js';
 
 export interface RunningServer {
   readonly server: Server;
@@ -48,12 +49,10 @@ export async function startServer(deps: Deps, options: ServerOptions): Promise<R
     socket.end(rawProblemResponse(problem));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  await listen(server, options.port, options.host);
+  const metricsServer = await startMetricsServer(deps, options.host).catch((err: unknown) => {
+    server.close();
+    throw err;
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -70,8 +69,33 @@ export async function startServer(deps: Deps, options: ServerOptions): Promise<R
       const grace = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(grace);
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       app.close();
       await deps.close();
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** /metrics on a port of its own (`metrics.port`), kept off the public port; nothing else there. */
+async function startMetricsServer(deps: Deps, host: string): Promise<Server | undefined> {
+  const { enabled, port } = deps.config.metrics;
+  if (!enabled || port === undefined) return undefined;
+  const serveMetrics = createMetricsHandler(deps.metrics);
+  const server = createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0] === '/metrics') serveMetrics(req, res);
+    else sendProblem(res, new ProblemError('not_found', 'Only /metrics is served on this port.'));
+  });
+  await listen(server, port, host);
+  return server;
 }

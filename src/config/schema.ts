@@ -305,6 +305,24 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Rate limits; exceeding one is answered 429 with Retry-After.'),
+    metrics: z
+      .strictObject({
+        enabled: z
+          .boolean({ error: 'expected true or false' })
+          .default(true)
+          .describe('Serve Prometheus metrics at GET /metrics.'),
+        port: z
+          .number({ error: 'expected a port number' })
+          .int()
+          .min(1)
+          .max(65535)
+          .optional()
+          .describe(
+            'Serve /metrics on this port of listen.host only, not on the public port; absent: on the public port, where /metrics is then never forwarded.',
+          ),
+      })
+      .prefault({})
+      .describe('Prometheus metrics.'),
     shutdown: z
       .strictObject({
         delay: pause(

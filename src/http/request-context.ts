@@ -16,7 +16,12 @@ export interface RequestContext {
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
 
 /** The request id and the log line every request gets, before any other stage runs. */
-export function beginRequest(req: IncomingMessage, res: ServerResponse, logger: Logger): RequestContext {
+export function beginRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  logger: Logger,
+  onFinished?: (status: number) => void,
+): RequestContext {
   const context: RequestContext = {
     id: resolveRequestId(req.headers['x-request-id']),
     startedAt: performance.now(),
@@ -25,6 +30,7 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, logger: 
   req.headers['x-request-id'] = context.id;
   res.setHeader('X-Request-Id', context.id);
   res.once('close', () => {
+    onFinished?.(res.statusCode);
     logger.info(
       {
         reqId: context.id,

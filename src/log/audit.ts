@@ -34,11 +34,13 @@ export type AuditEvent =
 
 export type Audit = (event: AuditEvent & { readonly reqId?: string }) => void;
 
-export function createAudit(logger: Logger): Audit {
+/** Logs each event; `onEvent` is told its name too (for metrics). */
+export function createAudit(logger: Logger, onEvent?: (event: AuditEvent['event']) => void): Audit {
   // Events are typed and carry no secrets, so they skip the redaction safety net.
   const auditLog = withoutRedaction(logger);
   return (event) => {
     const level = event.event === 'auth.refresh.reuse_detected' ? 'warn' : 'info';
     auditLog[level](event, event.event);
+    onEvent?.(event.event);
   };
 }

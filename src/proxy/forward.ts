@@ -11,6 +11,8 @@ export interface ForwarderOptions {
   readonly onError: (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
   /** Upper bound on open sockets to the backend. */
   readonly maxSockets?: number;
+  /** Told how long the backend took to send its response head, in seconds (for metrics). */
+  readonly onUpstreamResponse?: (seconds: number) => void;
 }
 
 export interface Forwarder {
@@ -30,14 +32,18 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   // The default plugins log every exchange (building a URL per response even when logging is off)
   // and map `on` to events; this one plugin does only what the sidecar needs.
+  const forwardedAt = new WeakMap<IncomingMessage, number>();
   const sidecarEvents: Plugin<IncomingMessage, ServerResponse> = (proxyServer) => {
-    proxyServer.on('proxyReq', (proxyReq) => {
+    proxyServer.on('proxyReq', (proxyReq, req) => {
+      forwardedAt.set(req, performance.now());
       // An idle timer: it fires when the backend neither reads nor answers for timeoutMs.
       proxyReq.setTimeout(options.timeoutMs, () =>
         proxyReq.destroy(new UpstreamTimeoutError(options.timeoutMs)),
       );
     });
-    proxyServer.on('proxyRes', (proxyRes, _req, res) => {
+    proxyServer.on('proxyRes', (proxyRes, req, res) => {
+      const startedAt = forwardedAt.get(req);
+      if (startedAt !== undefined) options.onUpstreamResponse?.((performance.now() - startedAt) / 1000);
       removeHopByHop(proxyRes.headers);
       // The client's connection is not the backend's: keep-alive is what the client asked for.
       proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';

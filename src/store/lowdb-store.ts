@@ -39,6 +39,8 @@ export interface LowdbStoreOptions {
   readonly path: string;
   /** Milliseconds since the epoch; injected so tests control time. */
   readonly now?: () => number;
+  /** Told how long each file write took, in seconds (for metrics). */
+  readonly onWrite?: (seconds: number) => void;
 }
 
 /**
@@ -95,7 +97,15 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
   /** Resolves once a file write holding every change made so far has completed. */
   async function persist(): Promise<void> {
     db.data = snapshot();
+    const startedAt = performance.now();
     const write = db.write();
+    if (options.onWrite) {
+      const { onWrite } = options;
+      void write.then(
+        () => onWrite((performance.now() - startedAt) / 1000),
+        () => undefined,
+      );
+    }
     lastWrite = write.catch(() => undefined);
     try {
       await write;

@@ -8,6 +8,8 @@ export interface VerifiedTokenCacheOptions {
   readonly leewayMs: number;
   /** Milliseconds since the epoch; the verifier's own clock. */
   readonly now: () => number;
+  /** Told whether each lookup found the token (for metrics). */
+  readonly onLookup?: (hit: boolean) => void;
 }
 
 interface Entry {
@@ -27,7 +29,7 @@ export function withVerifiedTokenCache(
   options: VerifiedTokenCacheOptions,
 ): (token: string) => TokenVerdict {
   if (options.maxEntries === 0) return verify;
-  const { now } = options;
+  const { now, onLookup } = options;
   // Whole seconds, as the verifier applies its leeway to `exp`.
   const leewayMs = Math.floor(options.leewayMs / 1000) * 1000;
   const cache = new LRUCache<string, Entry>({ max: options.maxEntries });
@@ -35,9 +37,13 @@ export function withVerifiedTokenCache(
   return (token) => {
     const cached = cache.get(token);
     if (cached) {
-      if (now() < cached.acceptedUntil) return cached.verdict;
+      if (now() < cached.acceptedUntil) {
+        onLookup?.(true);
+        return cached.verdict;
+      }
       cache.delete(token);
     }
+    onLookup?.(false);
     const verdict = verify(token);
     if (verdict.valid) cache.set(token, { verdict, acceptedUntil: verdict.expiresAt + leewayMs });
     return verdict;

@@ -51,6 +51,7 @@ const DEFAULT_CONFIG = {
     login: { perUsername: 5, perIp: 50, window: 15 * 60_000 },
     register: { perIp: 10, window: 3_600_000 },
   },
+  metrics: { enabled: true },
   shutdown: { delay: 0, grace: 20_000 },
   log: { level: 'info' },
 };
@@ -106,6 +107,7 @@ describe('loadConfig', () => {
           login: { perUsername: 3, perIp: 20, window: 10 * 60_000 },
           register: { perIp: 4, window: 2 * 3_600_000 },
         },
+        metrics: { enabled: false },
         shutdown: { delay: 2000, grace: 10_000 },
         log: { level: 'warn' },
       });

@@ -1,0 +1,90 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** How a proxied request was decided, as the metrics name it. */
+export type DecisionLabel = 'allowed' | 'unauthenticated' | 'forbidden' | 'invalid_request';
+
+/**
+ * What the sidecar counts, in Prometheus conventions. One registry per sidecar, so that several
+ * in one process (tests) do not share counters.
+ */
+export interface Metrics {
+  readonly requestDecided: (rule: string, decision: DecisionLabel) => void;
+  readonly responded: (status: number) => void;
+  readonly upstreamResponded: (seconds: number) => void;
+  readonly authEvent: (event: string) => void;
+  readonly tokenCacheLookup: (hit: boolean) => void;
+  readonly storeWritten: (seconds: number) => void;
+  /** The exposition text and its content type. */
+  readonly render: () => Promise<{ readonly body: string; readonly contentType: string }>;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'auth_sidecar_' });
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'auth_sidecar_requests_total',
+    help: 'Proxied requests by the rule that decided them and the decision.',
+    labelNames: ['rule', 'decision'] as const,
+    registers,
+  });
+  const responses = new Counter({
+    name: 'auth_sidecar_responses_total',
+    help: 'Responses by status code class, for every request the sidecar answered.',
+    labelNames: ['code_class'] as const,
+    registers,
+  });
+  const upstream = new Histogram({
+    name: 'auth_sidecar_upstream_duration_seconds',
+    help: 'Time from forwarding a request to the backend until its response head arrived.',
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const authEvents = new Counter({
+    name: 'auth_sidecar_auth_events_total',
+    help: 'Audit events of the auth endpoints and the proxy (auth.login.success, auth.denied, ...).',
+    labelNames: ['event'] as const,
+    registers,
+  });
+  const tokenCache = new Counter({
+    name: 'auth_sidecar_token_cache_lookups_total',
+    help: 'Lookups in the cache of verified access tokens, by result.',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const storeWrites = new Histogram({
+    name: 'auth_sidecar_store_write_duration_seconds',
+    help: 'Duration of each store file write.',
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  for (const result of ['hit', 'miss']) tokenCache.labels(result).inc(0);
+
+  // Per-request counters keep their labelled children: prom-client would hash the labels each time.
+  const decided = new Map<string, Counter.Internal>();
+  const byClass = new Map<number, Counter.Internal>();
+  return {
+    requestDecided(rule, decision) {
+      const key = `${rule} ${decision}`;
+      let child = decided.get(key);
+      if (!child) decided.set(key, (child = requests.labels(rule, decision)));
+      child.inc();
+    },
+    responded(status) {
+      const statusClass = Math.floor(status / 100);
+      let child = byClass.get(statusClass);
+      if (!child) byClass.set(statusClass, (child = responses.labels(`${statusClass}xx`)));
+      child.inc();
+    },
+    upstreamResponded: (seconds) => upstream.observe(seconds),
+    authEvent: (event) => authEvents.labels(event).inc(),
+    tokenCacheLookup: (hit) => tokenCache.labels(hit ? 'hit' : 'miss').inc(),
+    storeWritten: (seconds) => storeWrites.observe(seconds),
+    async render() {
+      return { body: await registry.metrics(), contentType: registry.contentType };
+    },
+  };
+}
