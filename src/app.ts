@@ -9,6 +9,12 @@ import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
 import { authorizationOf } from './http/authorization.js';
 import { hasUnexpectedBody } from './http/bodiless-methods.js';
+import {
+  createForwardAuthHandler,
+  FORWARD_AUTH_PATH,
+  originalRequestOf,
+  type OriginalRequest,
+} from './http/forward-auth.js';
 import { createMetricsHandler } from './http/metrics-endpoint.js';
 import { rawProblemResponse, sendProblem } from './http/problem.js';
 import { beginRequest, type RequestContext } from './http/request-context.js';
@@ -43,6 +49,7 @@ export function isOwnPath(path: string): boolean {
 export function createApp(deps: Deps, isReady: () => boolean): App {
   const { logger, decider, identityHeaders, isTrustedProxy, audit, metrics } = deps;
   const serveMetrics = createMetricsHandler(metrics);
+  const verifyForProxy = createForwardAuthHandler({ decider, identityHeaders, audit });
   // With no port of its own, /metrics is one of the sidecar's paths on the public port.
   const metricsHere = deps.config.metrics.enabled && deps.config.metrics.port === undefined;
   const countResponse = (status: number) => metrics.responded(status);
@@ -83,23 +90,11 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
       return;
     }
     const peerTrusted = isTrustedProxy(req.socket.remoteAddress ?? '', 0);
+    // Forward-auth input; the stripping below removes these headers from every request.
+    const original = originalRequestOf(req.headers);
     stripHeaders(req.headers, peerTrusted);
     const target = canonicalizeTarget(req.url ?? '/');
-    if (target.ok && isOwnPath(caseInsensitive ? target.path.toLowerCase() : target.path)) {
-      context.path = target.path;
-      req.url = target.path + target.query;
-      authApp(req, res);
-      return;
-    }
-    if (
-      metricsHere &&
-      target.ok &&
-      (caseInsensitive ? target.path.toLowerCase() : target.path) === '/metrics'
-    ) {
-      context.path = target.path;
-      serveMetrics(req, res, context.id);
-      return;
-    }
+    if (target.ok && serveOwnPath(req, res, context, target.path, target.query, original)) return;
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
     record(context, decision, metrics);
     if (decision.outcome === 'deny') {
@@ -116,6 +111,39 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     }
     mutateForUpstream(req, decision, identityHeaders, peerTrusted);
     forward(req, res);
+  }
+
+  /**
+   * The sidecar's own paths: forward-auth, /auth and health to express, /metrics when it has no
+   * port of its own. True when the request was one of them.
+   */
+  function serveOwnPath(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: RequestContext,
+    path: string,
+    query: string,
+    original: OriginalRequest,
+  ): boolean {
+    const matchPath = caseInsensitive ? path.toLowerCase() : path;
+    if (matchPath === FORWARD_AUTH_PATH) {
+      context.path = FORWARD_AUTH_PATH;
+      const decision = verifyForProxy(req, res, original, context);
+      if (decision) record(context, decision, metrics);
+      return true;
+    }
+    if (isOwnPath(matchPath)) {
+      context.path = path;
+      req.url = path + query;
+      authApp(req, res);
+      return true;
+    }
+    if (metricsHere && matchPath === '/metrics') {
+      context.path = path;
+      serveMetrics(req, res, context.id);
+      return true;
+    }
+    return false;
   }
 
   /** WebSockets are not supported yet, so an upgrade is refused rather than passed around the rules. */
