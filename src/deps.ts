@@ -33,6 +33,8 @@ export interface Deps {
   readonly limiters: AuthLimiters;
   readonly passport: passport.Authenticator;
   readonly decider: Decider;
+  /** Puts the rules and default of a newly loaded config in force, for the requests decided next. */
+  readonly replaceRules: (next: LoadedConfig) => void;
   readonly identityHeaders: IdentityHeaderNames;
   readonly isTrustedProxy: ProxyTrust;
   readonly now: () => number;
@@ -72,6 +74,16 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     threads: config.passwords.workers,
     maxQueue: config.passwords.queue,
   });
+  let current = createDecider({
+    rules: compileRules(config, loaded.ruleLines),
+    verifyAccessToken: verifySession,
+  });
+  // Requests read the current rules when they are decided; a reload swaps them in one assignment.
+  const decider: Decider = {
+    decide: (input) => current.decide(input),
+    decideCanonical: (target, method, authorization) =>
+      current.decideCanonical(target, method, authorization),
+  };
   const authDeps = {
     config,
     store,
@@ -88,10 +100,12 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     ...authDeps,
     metrics,
     passport: createPassport(authDeps),
-    decider: createDecider({
-      rules: compileRules(config, loaded.ruleLines),
-      verifyAccessToken: verifySession,
-    }),
+    decider,
+    replaceRules(next) {
+      // Compiled with the running match settings: the own paths were set up with them.
+      const rules = compileRules({ ...next.config, match: config.match }, next.ruleLines);
+      current = createDecider({ rules, verifyAccessToken: verifySession });
+    },
     identityHeaders: {
       user: config.identity.userHeader.toLowerCase(),
       id: config.identity.idHeader.toLowerCase(),

@@ -20,6 +20,7 @@ try {
     stdin: process.stdin,
     env: process.env,
     shutdownSignal,
+    onReloadSignal: (listener) => process.on('SIGHUP', listener),
   });
   process.exit(code);
 } catch (err) {

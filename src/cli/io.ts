@@ -8,6 +8,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Resolves on SIGTERM or SIGINT; `serve` shuts down then. */
   readonly shutdownSignal: Promise<string>;
+  /** Registers what SIGHUP does (`serve` reloads its config); absent where there are no signals. */
+  readonly onReloadSignal?: (listener: () => void) => void;
 }
 
 /** Exit codes: 0 success, 1 failure, 2 bad usage or bad configuration. */

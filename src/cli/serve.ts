@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load.js';
+import { createConfigReloader } from '../config/reload.js';
 import { buildDeps } from '../deps.js';
 import { createLogger } from '../log/logger.js';
 import { isSupportedNode, MIN_NODE } from '../runtime.js';
@@ -9,8 +10,9 @@ import { reportStartupError } from './report-config-error.js';
 export async function serve(options: { readonly config?: string }, io: CliIo): Promise<number> {
   let deps;
   let logger;
+  let loaded;
   try {
-    const loaded = await loadConfig({ path: options.config, env: io.env });
+    loaded = await loadConfig({ path: options.config, env: io.env });
     logger = createLogger({ level: loaded.config.log.level });
     if (!isSupportedNode()) {
       logger.warn(
@@ -40,8 +42,19 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
     return EXIT.failure;
   }
   logger.info({ event: 'server.listening', url: running.url, upstream: upstream.url }, 'listening');
+  const reloader = createConfigReloader({
+    path: options.config,
+    env: io.env,
+    running: loaded,
+    apply: deps.replaceRules,
+    onResult: deps.metrics.configReloaded,
+    logger,
+  });
+  reloader.watchFile();
+  io.onReloadSignal?.(() => void reloader.reload('SIGHUP'));
 
   const signal = await io.shutdownSignal;
+  reloader.close();
   const { delay: delayMs, grace: graceMs } = deps.config.shutdown;
   logger.info({ event: 'server.stopping', signal, delayMs, graceMs }, 'shutting down');
   await running.close({ delayMs, graceMs });

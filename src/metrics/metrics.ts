@@ -14,6 +14,7 @@ export interface Metrics {
   readonly authEvent: (event: string) => void;
   readonly tokenCacheLookup: (hit: boolean) => void;
   readonly storeWritten: (seconds: number) => void;
+  readonly configReloaded: (result: 'success' | 'failure') => void;
   /** The exposition text and its content type. */
   readonly render: () => Promise<{ readonly body: string; readonly contentType: string }>;
 }
@@ -61,7 +62,14 @@ export function createMetrics(): Metrics {
     buckets: LATENCY_BUCKETS,
     registers,
   });
+  const reloads = new Counter({
+    name: 'auth_sidecar_config_reloads_total',
+    help: 'Config reloads (SIGHUP or a change of the file) by result; a failed one keeps the old config.',
+    labelNames: ['result'] as const,
+    registers,
+  });
   for (const result of ['hit', 'miss']) tokenCache.labels(result).inc(0);
+  for (const result of ['success', 'failure']) reloads.labels(result).inc(0);
 
   // Per-request counters keep their labelled children: prom-client would hash the labels each time.
   const decided = new Map<string, Counter.Internal>();
@@ -83,6 +91,7 @@ export function createMetrics(): Metrics {
     authEvent: (event) => authEvents.labels(event).inc(),
     tokenCacheLookup: (hit) => tokenCache.labels(hit ? 'hit' : 'miss').inc(),
     storeWritten: (seconds) => storeWrites.observe(seconds),
+    configReloaded: (result) => reloads.labels(result).inc(),
     async render() {
       return { body: await registry.metrics(), contentType: registry.contentType };
     },

@@ -1,0 +1,108 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import { ConfigError } from './config-error.js';
+import { loadConfig, type Env, type LoadedConfig } from './load.js';
+
+/** Keys a reload puts in force; a change to any other key waits for a restart. */
+const RELOADABLE_KEYS = new Set(['rules', 'default']);
+/** Editors and Kubernetes' ConfigMap swap touch a file several times; one reload follows them. */
+const SETTLE_MS = 150;
+
+export interface ConfigReloaderOptions {
+  readonly path: string | undefined;
+  readonly env: Env;
+  readonly running: LoadedConfig;
+  readonly apply: (next: LoadedConfig) => void;
+  readonly onResult: (result: 'success' | 'failure') => void;
+  readonly logger: Logger;
+}
+
+export interface ConfigReloader {
+  /** Re-reads and validates the file; a valid one is applied, an invalid one logged and refused. */
+  reload(trigger: string): Promise<void>;
+  /** Reloads whenever the file or its folder changes (a ConfigMap's symlink swap included). */
+  watchFile(): void;
+  close(): void;
+}
+
+export function createConfigReloader(options: ConfigReloaderOptions): ConfigReloader {
+  const { logger, running } = options;
+  let appliedText: string | undefined;
+  let watcher: FSWatcher | undefined;
+  let settleTimer: NodeJS.Timeout | undefined;
+  let queue = Promise.resolve();
+  const file = running.file;
+  void readFile(file, 'utf8').then(
+    (text) => (appliedText ??= text),
+    () => undefined,
+  );
+
+  async function reloadNow(trigger: string): Promise<void> {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (trigger === 'file' && text !== undefined && text === appliedText) return;
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig({ path: options.path, env: options.env });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      options.onResult('failure');
+      logger.error(
+        { event: 'config.reload.failed', trigger, file, problems: err.message.split('\n') },
+        'config reload refused; the running config stays in force',
+      );
+      return;
+    }
+    options.apply(next);
+    appliedText = text;
+    options.onResult('success');
+    const restartNeeded = changedKeys(running, next).filter((key) => !RELOADABLE_KEYS.has(key));
+    logger.info(
+      { event: 'config.reloaded', trigger, file, rules: next.config.rules.length },
+      'config reloaded',
+    );
+    if (restartNeeded.length > 0) {
+      logger.warn(
+        { event: 'config.reload.restart_needed', keys: restartNeeded },
+        'these keys changed but take effect only after a restart',
+      );
+    }
+  }
+
+  const reload = (trigger: string): Promise<void> => {
+    // One reload at a time, in order: the last file state always wins.
+    queue = queue
+      .then(() => reloadNow(trigger))
+      .catch((err: unknown) => {
+        options.onResult('failure');
+        logger.error({ event: 'config.reload.failed', trigger, file, err }, 'config reload failed');
+      });
+    return queue;
+  };
+
+  return {
+    reload,
+    watchFile() {
+      const name = basename(file);
+      watcher = watch(dirname(file), (_event, changed) => {
+        // Kubernetes swaps a `..data` symlink; an editor may write a temporary file and rename it.
+        if (changed !== null && changed !== name && !changed.startsWith('..')) return;
+        clearTimeout(settleTimer);
+        settleTimer = setTimeout(() => void reload('file'), SETTLE_MS);
+      });
+      watcher.on('error', (err) =>
+        logger.warn({ event: 'config.watch.failed', file, err }, 'cannot watch the config'),
+      );
+    },
+    close() {
+      clearTimeout(settleTimer);
+      watcher?.close();
+    },
+  };
+}
+
+function changedKeys(before: LoadedConfig, after: LoadedConfig): string[] {
+  const keys = Object.keys(after.config) as (keyof LoadedConfig['config'])[];
+  return keys.filter((key) => JSON.stringify(before.config[key]) !== JSON.stringify(after.config[key]));
+}
