@@ -3,7 +3,7 @@
  * other path goes through the pipeline (decide → mutate) to the proxy, without express.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { createAuthApp } from './auth/router.js';
 import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
@@ -16,9 +16,8 @@ import {
   type OriginalRequest,
 } from './http/forward-auth.js';
 import { createMetricsHandler } from './http/metrics-endpoint.js';
-import { rawProblemResponse, sendProblem } from './http/problem.js';
+import { sendProblem } from './http/problem.js';
 import { beginRequest, type RequestContext } from './http/request-context.js';
-import { resolveRequestId } from './http/request-id.js';
 import { createHeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
 import type { Decision } from './pipeline/decide.js';
@@ -26,6 +25,7 @@ import { withoutRedaction } from './log/logger.js';
 import type { DecisionLabel, Metrics } from './metrics/metrics.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
 import { createForwarder } from './proxy/forward.js';
+import { createUpgradeHandler } from './upgrade.js';
 import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
 
 /**
@@ -36,7 +36,7 @@ export const MAX_REQUEST_HEADERS = 100;
 
 export interface App {
   readonly handleRequest: RequestListener;
-  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex) => void;
+  readonly handleUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
   /** Releases the sockets kept open to the backend. */
   close(): void;
 }
@@ -146,14 +146,13 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     return false;
   }
 
-  /** WebSockets are not supported yet, so an upgrade is refused rather than passed around the rules. */
-  function handleUpgrade(req: IncomingMessage, socket: Duplex): void {
-    const reqId = resolveRequestId(req.headers['x-request-id']);
-    logger.info({ reqId, method: req.method, status: 501, decision: 'deny', reason: 'upgrade' }, 'request');
-    socket.end(
-      rawProblemResponse(new ProblemError('upgrade_refused', 'Protocol upgrades are not supported.'), reqId),
-    );
-  }
+  const handleUpgrade = createUpgradeHandler({
+    deps,
+    stripHeaders,
+    forwardUpgrade: forward.upgrade,
+    isOwnPath,
+    maxHeaders: MAX_REQUEST_HEADERS,
+  });
 
   return { handleRequest, handleUpgrade, close: () => forward.close() };
 }

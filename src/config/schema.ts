@@ -305,6 +305,21 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Rate limits; exceeding one is answered 429 with Retry-After.'),
+    websocket: z
+      .strictObject({
+        queryToken: z
+          .boolean({ error: 'expected true or false' })
+          .default(false)
+          .describe(
+            'Also take the token of a WebSocket upgrade from an access_token query parameter (browsers cannot set headers on a WebSocket); it is removed before forwarding and never logged.',
+          ),
+        recheck: duration(
+          '60s',
+          "How often an open WebSocket's token and session are checked again; one that expired or was revoked is closed.",
+        ),
+      })
+      .prefault({})
+      .describe('WebSocket upgrades, decided by the same rules as every request.'),
     metrics: z
       .strictObject({
         enabled: z

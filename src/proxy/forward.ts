@@ -1,5 +1,6 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import { removeHopByHop } from '../http/hop-by-hop.js';
 import { UpstreamTimeoutError } from './upstream-errors.js';
@@ -17,6 +18,8 @@ export interface ForwarderOptions {
 
 export interface Forwarder {
   (req: IncomingMessage, res: ServerResponse): void;
+  /** Passes an allowed protocol upgrade (WebSocket) on, then relays both ways. */
+  readonly upgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
   /** Closes idle keep-alive sockets to the backend. */
   close(): void;
 }
@@ -48,8 +51,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       // The client's connection is not the backend's: keep-alive is what the client asked for.
       proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
     });
+    proxyServer.on('proxyReqWs', (proxyReq, _req, socket) => {
+      // The relay ends the backend's side only when the client's errors; a client socket that
+      // closes (or that the session check closes) must take the backend's connection with it.
+      proxyReq.once('upgrade', (_res, backendSocket: Socket) => {
+        socket.once('close', () => backendSocket.destroy());
+      });
+    });
     proxyServer.on('error', (err, req, res) => {
       if (req && isServerResponse(res)) options.onError(err, req, res);
+      // An upgrade has no response object: the client's socket is all there is to close.
+      else if (res && !isServerResponse(res)) res.destroy();
     });
   };
 
@@ -66,7 +78,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     // http-proxy-middleware already reported a failure through on.error; its promise only repeats it.
     proxy(req, res, () => undefined).catch(() => undefined);
   };
-  return Object.assign(forward, { close: () => agent.destroy() });
+  const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    proxy.upgrade(req, socket, head);
+  };
+  return Object.assign(forward, { upgrade, close: () => agent.destroy() });
 }
 
 function isServerResponse(res: unknown): res is ServerResponse {

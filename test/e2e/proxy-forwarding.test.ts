@@ -330,30 +330,50 @@ describe('proxy forwarding', () => {
   });
 
   describe('protocol upgrades', () => {
-    const cases: [string, string, string | undefined][] = [
-      ['on a public path', '/public/socket', undefined],
-      ['on an admin path for an admin', '/admin/socket', ADMIN],
+    const handshake: [string, string][] = [
+      ['Connection', 'Upgrade'],
+      ['Upgrade', 'websocket'],
+      ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+      ['Sec-WebSocket-Version', '13'],
     ];
-    for (const [name, target, authorization] of cases) {
-      it(`refuses a WebSocket upgrade ${name}, never forwarded`, async () => {
-        const before = upstream.requests.length;
-        const response = await rawRequest(sidecar.url, {
-          target,
-          headers: [
-            ['Connection', 'Upgrade'],
-            ['Upgrade', 'websocket'],
-            ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
-            ['Sec-WebSocket-Version', '13'],
-            ...(authorization === undefined
-              ? []
-              : ([['Authorization', authorization]] as [string, string][])),
-          ],
-        });
-        assert.notEqual(response.status, 101, response.raw);
-        assert.ok(response.status >= 400, response.raw);
-        assert.equal(seenSince(before), undefined);
+    const upgrade = (target: string, authorization?: string) =>
+      rawRequest(sidecar.url, {
+        target,
+        headers: [
+          ...handshake,
+          ...(authorization === undefined ? [] : ([['Authorization', authorization]] as [string, string][])),
+        ],
       });
-    }
+
+    it('forwards an upgrade the rules allow, with its Upgrade and Connection fields and the identity', async () => {
+      const before = upstream.requests.length;
+      await upgrade('/admin/socket', ADMIN);
+      const forwarded = seenSince(before);
+      assert.equal(forwarded?.url, '/admin/socket');
+      assert.equal(forwarded?.headers.upgrade, 'websocket');
+      assert.equal(forwarded?.headers.connection, 'Upgrade');
+      assert.equal(forwarded?.headers['x-user'], 'root');
+    });
+
+    it('refuses an upgrade the rules deny before any upgrade, never forwarded', async () => {
+      const before = upstream.requests.length;
+      const response = await upgrade('/admin/socket');
+      assert.equal(response.status, 401, response.raw);
+      assert.equal(seenSince(before), undefined);
+    });
+
+    it('refuses an upgrade to another protocol than WebSocket with 501, never forwarded', async () => {
+      const before = upstream.requests.length;
+      const response = await rawRequest(sidecar.url, {
+        target: '/public/socket',
+        headers: [
+          ['Connection', 'Upgrade'],
+          ['Upgrade', 'h2c'],
+        ],
+      });
+      assert.equal(response.status, 501, response.raw);
+      assert.equal(seenSince(before), undefined);
+    });
   });
 
   describe('hop-by-hop headers', () => {

@@ -210,18 +210,26 @@ const UNKNOWN_AUTH_PATHS: readonly { name: string; target: string }[] = [
   },
 ];
 
-const UPGRADES: readonly { name: string; target: string; caller: Caller }[] = [
+/** What the rules say of each upgrade: the same as of a plain request to its path. */
+const UPGRADES: readonly { name: string; target: string; caller: Caller; expected: 'forwarded' | 401 }[] = [
   {
     name: 'a WebSocket upgrade on a public path would tunnel past the rules',
     target: '/public/chat',
     caller: 'anonymous',
+    expected: 'forwarded',
   },
   {
     name: 'a WebSocket upgrade with a valid token on /api would tunnel past the rules',
     target: '/api/chat',
     caller: 'user',
+    expected: 'forwarded',
   },
-  { name: 'a WebSocket upgrade on /admin without a token', target: '/admin/chat', caller: 'anonymous' },
+  {
+    name: 'a WebSocket upgrade on /admin without a token',
+    target: '/admin/chat',
+    caller: 'anonymous',
+    expected: 401,
+  },
 ];
 
 describe('path confusion', () => {
@@ -398,7 +406,7 @@ describe('path confusion', () => {
     }
   });
 
-  describe('protocol upgrades', () => {
+  describe('protocol upgrades, decided by the rules', () => {
     const handshake = [
       ['Connection', 'Upgrade'],
       ['Upgrade', 'websocket'],
@@ -419,11 +427,19 @@ describe('path confusion', () => {
             assert.equal(forwarded.headers.upgrade, 'websocket');
           });
         }
-        it('is refused by the sidecar with 501 and never forwarded', async () => {
+        it(`is decided by the sidecar's rules like any request: ${attack.expected === 401 ? '401, never forwarded' : 'forwarded with the identity the rules allow'}`, async () => {
           const user = caller === 'anonymous' ? undefined : users[caller];
           const seen = upstream.requests.length;
-          assertRefused(await get(sidecar.url, attack.target, user, handshake), 501, 'upgrade_refused');
-          assertNothingForwarded(upstream, seen);
+          const response = await get(sidecar.url, attack.target, user, handshake);
+          if (attack.expected === 401) {
+            assertRefused(response, 401, 'unauthenticated');
+            assertNothingForwarded(upstream, seen);
+            return;
+          }
+          const forwarded = onlyForwardedSince(upstream, seen);
+          assert.equal(forwarded.url, attack.target);
+          assert.equal(forwarded.headers.upgrade, 'websocket');
+          assert.equal(forwarded.headers['x-user'], user?.username);
         });
       });
     }

@@ -1,0 +1,156 @@
+/**
+ * WebSockets through the sidecar, against a real WebSocket echo upstream: upgrades are decided by
+ * the same rules as every request, allowed ones carry the identity headers, denied ones are
+ * answered before any upgrade, and an open connection ends with its session.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { seedUser, startSidecar, type SeededUser, type TestSidecar } from '../helpers/sidecar.js';
+
+interface EchoUpstream {
+  readonly url: string;
+  /** The upgrade requests that reached it: path and headers. */
+  readonly upgrades: { url: string; headers: IncomingHttpHeaders }[];
+  /** Resolves when a connection that was open closes. */
+  nextClose(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startEchoUpstream(): Promise<EchoUpstream> {
+  const upgrades: EchoUpstream['upgrades'] = [];
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const closes: (() => void)[] = [];
+  server.on('connection', (socket, req: IncomingMessage) => {
+    upgrades.push({ url: req.url ?? '', headers: req.headers });
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+    socket.on('close', () => closes.shift()?.());
+  });
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    upgrades,
+    nextClose: () => new Promise((resolve) => closes.push(resolve)),
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Opens a WebSocket; resolves with it once open, or with the HTTP status of the refusal. */
+function connect(url: string, headers: Record<string, string> = {}): Promise<WebSocket | number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('open', () => resolve(socket));
+    socket.once('unexpected-response', (_req, response) => {
+      resolve(response.statusCode ?? 0);
+      response.resume();
+      socket.terminate();
+    });
+    socket.once('error', reject);
+  });
+}
+
+async function echo(socket: WebSocket, text: string): Promise<string> {
+  const reply = once(socket, 'message');
+  socket.send(text);
+  const [data] = (await reply) as [Buffer];
+  return data.toString();
+}
+
+describe('WebSockets', () => {
+  let upstream: EchoUpstream;
+  let sidecar: TestSidecar;
+  let user: SeededUser;
+  let admin: SeededUser;
+  let wsUrl: string;
+
+  before(async () => {
+    upstream = await startEchoUpstream();
+    sidecar = await startSidecar({ upstreamUrl: upstream.url, config: { websocket: { recheck: '100ms' } } });
+    user = await seedUser(sidecar, 'ws-user', ['user']);
+    admin = await seedUser(sidecar, 'ws-admin', ['admin']);
+    wsUrl = sidecar.url.replace('http:', 'ws:');
+  });
+  after(async () => {
+    await sidecar.stop({ removeData: true });
+    await upstream.close();
+  });
+
+  it('relays an allowed WebSocket with the identity headers and the canonical path', async () => {
+    const socket = await connect(`${wsUrl}/api//chat?room=1`, {
+      Authorization: `Bearer ${user.token}`,
+      'X-User': 'ws-admin',
+    });
+    assert.ok(socket instanceof WebSocket, `refused with ${typeof socket === 'number' ? socket : '?'}`);
+    assert.equal(await echo(socket, 'hello'), 'hello');
+    const seen = upstream.upgrades.at(-1);
+    assert.equal(seen?.url, '/api/chat?room=1');
+    assert.equal(seen?.headers['x-user'], 'ws-user');
+    assert.equal(seen?.headers['x-user-roles'], 'user');
+    socket.close();
+  });
+
+  it('answers 401 before any upgrade when the token is missing, and 403 for a missing role', async () => {
+    const seen = upstream.upgrades.length;
+    assert.equal(await connect(`${wsUrl}/api/chat`), 401);
+    assert.equal(await connect(`${wsUrl}/admin/chat`, { Authorization: `Bearer ${user.token}` }), 403);
+    assert.equal(upstream.upgrades.length, seen, 'nothing reached the upstream');
+  });
+
+  it('ignores an access_token query parameter unless websocket.queryToken is on', async () => {
+    assert.equal(await connect(`${wsUrl}/api/chat?access_token=${user.token}`), 401);
+  });
+
+  it('closes an open WebSocket within websocket.recheck of a logout', async () => {
+    const socket = await connect(`${wsUrl}/admin/chat`, { Authorization: `Bearer ${admin.token}` });
+    assert.ok(socket instanceof WebSocket);
+    const upstreamClosed = upstream.nextClose();
+    const clientClosed = once(socket, 'close');
+    await request(sidecar.url).post('/auth/logout').set('Authorization', `Bearer ${admin.token}`).expect(204);
+    await clientClosed;
+    await upstreamClosed;
+    assert.ok(
+      sidecar.logs.entries.some(
+        (line) => line.event === 'websocket.closed' && line.reason === 'token_revoked',
+      ),
+    );
+  });
+
+  describe('with websocket.queryToken: true', () => {
+    let browserSidecar: TestSidecar;
+    let browser: SeededUser;
+
+    before(async () => {
+      browserSidecar = await startSidecar({
+        upstreamUrl: upstream.url,
+        config: { websocket: { queryToken: true } },
+      });
+      browser = await seedUser(browserSidecar, 'ws-browser', ['user']);
+    });
+    after(() => browserSidecar.stop({ removeData: true }));
+
+    it('takes the token from access_token, removes it before forwarding and never logs it', async () => {
+      const url = `${browserSidecar.url.replace('http:', 'ws:')}/api/chat?a=1&access_token=${browser.token}&b=2`;
+      const socket = await connect(url);
+      assert.ok(socket instanceof WebSocket, `refused with ${typeof socket === 'number' ? socket : '?'}`);
+      const seen = upstream.upgrades.at(-1);
+      assert.equal(seen?.url, '/api/chat?a=1&b=2');
+      assert.equal(seen?.headers['x-user'], 'ws-browser');
+      assert.ok(!browserSidecar.logs.text.includes(browser.token), 'the token is in the log');
+      socket.close();
+    });
+
+    it('refuses a header token and a query token together as ambiguous', async () => {
+      const url = `${browserSidecar.url.replace('http:', 'ws:')}/api/chat?access_token=${browser.token}`;
+      assert.equal(await connect(url, { Authorization: `Bearer ${browser.token}` }), 401);
+    });
+  });
+});
