@@ -3,10 +3,12 @@ import { ProblemError } from '../errors.js';
 import { createReadiness, liveness } from '../http/health.js';
 import { sendProblem } from '../http/problem.js';
 import { requestContext } from '../http/request-context.js';
+import { packageVersion } from '../runtime.js';
 import type { AuthContext } from './deps.js';
 import { createLoginHandler } from './login.js';
 import { createLogoutHandler } from './logout.js';
 import { createMeHandler } from './me.js';
+import { buildOpenApiDocument } from './openapi.js';
 import { createPasswordChangeHandler } from './password.js';
 import { createRefreshHandler } from './refresh.js';
 import { createRegisterHandler } from './register.js';
@@ -46,6 +48,10 @@ export function createAuthApp(deps: AuthContext, isReady: () => boolean): expres
     .patch(jsonBody, createUpdateUserHandler(deps))
     .delete(createDeleteUserHandler(deps))
     .all(methodNotAllowed('PATCH, DELETE'));
+  auth
+    .route('/openapi.json')
+    .get(serveJson(buildOpenApiDocument({ version: packageVersion(), identity: deps.config.identity })))
+    .all(methodNotAllowed('GET, HEAD'));
   app.use('/auth', auth);
 
   app.use(notFound);
@@ -62,6 +68,14 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
     next();
   }
 };
+
+/** A document built once at start-up, served as it is on every request. */
+function serveJson(document: unknown): RequestHandler {
+  const body = JSON.stringify(document);
+  return (_req, res) => {
+    res.type('application/json').send(body);
+  };
+}
 
 function methodNotAllowed(allow: string): RequestHandler {
   return (_req, _res, next) => {
