@@ -9,30 +9,8 @@ const TTL_MS = 60_000;
 const LEEWAY_MS = 30_000;
 const START = Date.UTC(2026, 0, 1);
 
-/** A real token service on a clock the test moves, with its verify calls counted. */
-function setup(maxEntries = 100) {
-  const clock = { now: START };
-  const now = () => clock.now;
-  const tokens = createAccessTokens({
-    secret: randomBytes(32),
-    issuer: 'auth-sidecar',
-    audience: 'upstream',
-    ttlMs: TTL_MS,
-    leewayMs: LEEWAY_MS,
-    now,
-  });
-  const calls = { count: 0 };
-  const countedVerify = (token: string): TokenVerdict => {
-    calls.count += 1;
-    return tokens.verify(token);
-  };
-  const verify = withVerifiedTokenCache(countedVerify, { maxEntries, leewayMs: LEEWAY_MS, now });
-  const issue = (username = 'alice') =>
-    tokens.issue({ id: `id-${username}`, username, roles: ['user'], tokenVersion: 0 }).token;
-  return { clock, calls, verify, issue, other: createOtherTokens(now) };
-}
-
-function createOtherTokens(now: () => number) {
+/** A token service with its own random secret on the given clock. */
+function tokenService(now: () => number) {
   return createAccessTokens({
     secret: randomBytes(32),
     issuer: 'auth-sidecar',
@@ -41,6 +19,22 @@ function createOtherTokens(now: () => number) {
     leewayMs: LEEWAY_MS,
     now,
   });
+}
+
+/** A real token service on a clock the test moves, with its verify calls counted. */
+function setup(maxEntries = 100) {
+  const clock = { now: START };
+  const now = () => clock.now;
+  const tokens = tokenService(now);
+  const calls = { count: 0 };
+  const countedVerify = (token: string): TokenVerdict => {
+    calls.count += 1;
+    return tokens.verify(token);
+  };
+  const verify = withVerifiedTokenCache(countedVerify, { maxEntries, leewayMs: LEEWAY_MS, now });
+  const issue = (username = 'alice') =>
+    tokens.issue({ id: `id-${username}`, username, roles: ['user'], tokenVersion: 0 }).token;
+  return { clock, calls, verify, issue, other: tokenService(now) };
 }
 
 describe('verified token cache', () => {
