@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /** The auth-sidecar executable; the only module that exits the process. */
 import { once } from 'node:events';
-import { enableCompileCache } from 'node:module';
+import nodeModule from 'node:module';
 
 // Compiled code is cached on disk (os.tmpdir() unless NODE_COMPILE_CACHE says otherwise), which
 // takes about a quarter off start-up; the modules are therefore loaded only after this call.
-enableCompileCache();
+// Node 20 has no compile cache (and no such export): there it is simply skipped.
+nodeModule.enableCompileCache?.();
 const { runCli } = await import('./cli/run.js');
 
 const shutdownSignal = Promise.race([
