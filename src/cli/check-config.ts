@@ -1,18 +1,74 @@
-import { loadConfig } from '../config/load.js';
+import { readFile } from 'node:fs/promises';
+import { formatConfigProblem } from '../config/config-error.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { findUnheldRoles } from '../pipeline/rule-lint.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { reportStartupError } from './report-config-error.js';
 
-/** Validates the config file (and the env overrides) without starting anything. */
+/**
+ * Validates the config file (and the env overrides) without starting anything. Rule lint errors
+ * fail like any other problem; lint warnings, and roles that nobody in the store holds, are printed
+ * to stdout as `warning: file:line rules[i]: message`.
+ */
 export async function checkConfig(options: { readonly config?: string }, io: CliIo): Promise<number> {
+  let loaded: LoadedConfig;
   try {
-    const loaded = await loadConfig({ path: options.config, env: io.env, requireSecret: false });
-    writeLine(
-      io.stdout,
-      `${loaded.file}: ok (${loaded.config.rules.length} rules, default ${loaded.config.default})`,
-    );
-    return EXIT.ok;
+    loaded = await loadConfig({ path: options.config, env: io.env, requireSecret: false });
   } catch (err) {
     reportStartupError(err, io);
     return EXIT.failure;
+  }
+  for (const warning of [...(loaded.warnings ?? []), ...(await roleWarnings(loaded))]) {
+    writeLine(io.stdout, `warning: ${warning}`);
+  }
+  writeLine(
+    io.stdout,
+    `${loaded.file}: ok (${loaded.config.rules.length} rules, default ${loaded.config.default})`,
+  );
+  return EXIT.ok;
+}
+
+/**
+ * Rule roles no stored user holds and registration does not grant. The store file is read as JSON,
+ * never opened, so that checking a config cannot create or change it. Without a store file (a first
+ * start, or a config checked away from its data) there is nothing to compare with: no warning.
+ */
+async function roleWarnings(loaded: LoadedConfig): Promise<string[]> {
+  const storePath = loaded.config.store.path;
+  const held = await readHeldRoles(storePath);
+  if (held === undefined) return [];
+  if (typeof held === 'string') return [`${storePath}: roles not checked: ${held}`];
+  return findUnheldRoles(loaded.config, held).map((finding) => {
+    const line = loaded.ruleLines[finding.index];
+    return formatConfigProblem({
+      source: loaded.file,
+      ...(line === undefined ? {} : { line }),
+      key: `rules[${finding.index}]`,
+      message: `${finding.message} (${storePath})`,
+    });
+  });
+}
+
+/** Every role of every user in the store file, undefined without one, or why it could not be read. */
+async function readHeldRoles(storePath: string): Promise<ReadonlySet<string> | string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(storePath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return `cannot read the store file: ${(err as Error).message}`;
+  }
+  try {
+    const data = JSON.parse(text) as { users?: unknown };
+    const users: unknown[] = Array.isArray(data.users) ? data.users : [];
+    const roles = new Set<string>();
+    for (const user of users) {
+      const userRoles = (user as { roles?: unknown } | null)?.roles;
+      if (!Array.isArray(userRoles)) continue;
+      for (const role of userRoles) if (typeof role === 'string') roles.add(role);
+    }
+    return roles;
+  } catch {
+    return 'the store file is not valid JSON';
   }
 }

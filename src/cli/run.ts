@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { packageVersion } from '../runtime.js';
 import { checkConfig } from './check-config.js';
+import { explain } from './explain.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { serve } from './serve.js';
+import { testConfig } from './test-config.js';
 import { USAGE } from './usage.js';
 import { userAdd } from './user-add.js';
 
@@ -21,6 +23,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         username: { type: 'string' },
         role: { type: 'string', multiple: true },
         'password-stdin': { type: 'boolean' },
+        anonymous: { type: 'boolean' },
+        json: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -37,12 +41,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT.ok;
   }
 
+  // `explain` takes METHOD and PATH after it; every other command is its words alone.
+  if (positionals[0] === 'explain') {
+    return explain(
+      {
+        config: values.config,
+        args: positionals.slice(1),
+        roles: values.role ?? [],
+        anonymous: values.anonymous ?? false,
+        json: values.json ?? false,
+      },
+      io,
+    );
+  }
   const command = positionals.join(' ') || 'serve';
   switch (command) {
     case 'serve':
       return serve({ config: values.config }, io);
     case 'check-config':
       return checkConfig({ config: values.config }, io);
+    case 'test-config':
+      return testConfig({ config: values.config }, io);
     case 'user add':
       return userAdd(
         {

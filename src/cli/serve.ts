@@ -1,7 +1,9 @@
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createConfigReloader } from '../config/reload.js';
 import { buildDeps } from '../deps.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { policyFailures, runPolicyTests } from '../pipeline/policy.js';
+import { compileRules } from '../pipeline/rules.js';
 import { isSupportedNode, MIN_NODE } from '../runtime.js';
 import { startServer } from '../server.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
@@ -13,6 +15,15 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
   let loaded;
   try {
     loaded = await loadConfig({ path: options.config, env: io.env });
+    const failures = checkPolicy(loaded, loaded.config.match);
+    if (failures.length > 0) {
+      writeLine(
+        io.stderr,
+        `auth-sidecar: ${loaded.file}: ${failures.length} policy test${failures.length === 1 ? '' : 's'} failed; the config is refused:`,
+      );
+      for (const failure of failures) writeLine(io.stderr, `  ${failure}`);
+      return EXIT.usage;
+    }
     logger = createLogger({ level: loaded.config.log.level });
     if (!isSupportedNode()) {
       logger.warn(
@@ -24,12 +35,13 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
         'this Node.js is unsupported (end of life, known request-smuggling flaws); use Node 24 LTS in production',
       );
     }
+    logLintWarnings(logger, loaded);
     deps = await buildDeps({ loaded, logger });
   } catch (err) {
     return reportStartupError(err, io);
   }
 
-  const { listen, upstream } = deps.config;
+  const { listen, upstream, match } = deps.config;
   let running;
   try {
     running = await startServer(deps, listen);
@@ -46,7 +58,12 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
     path: options.config,
     env: io.env,
     running: loaded,
-    apply: deps.replaceRules,
+    apply(next) {
+      deps.replaceRules(next);
+      logLintWarnings(logger, next);
+    },
+    // With the running match settings, as replaceRules compiles the new rules.
+    verify: (next) => checkPolicy(next, match),
     onResult: deps.metrics.configReloaded,
     logger,
   });
@@ -61,4 +78,16 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
   logger.info({ event: 'server.stopped' }, 'stopped');
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return EXIT.ok;
+}
+
+/** The config's policy tests, decided as the proxy would decide them; one line per failure. */
+function checkPolicy(loaded: LoadedConfig, match: LoadedConfig['config']['match']): string[] {
+  const rules = compileRules({ ...loaded.config, match }, loaded.ruleLines);
+  return policyFailures(runPolicyTests(rules, loaded.config.tests));
+}
+
+/** Rule-lint warnings, logged once per config that is put in force. */
+function logLintWarnings(logger: Logger, loaded: LoadedConfig): void {
+  for (const warning of loaded.warnings ?? [])
+    logger.warn({ event: 'config.lint', file: loaded.file, warning }, warning);
 }

@@ -3,6 +3,8 @@ export const USAGE = `Usage: auth-sidecar [command] [options]
 Commands:
   serve                      Start the proxy (default)
   check-config               Validate the config file and exit
+  test-config                Run the policy tests of the config file (tests:) and exit
+  explain METHOD PATH        Show the canonical path, the rule and the outcome of a request
   user add                   Create a user in the store
 
 Options:
@@ -14,6 +16,11 @@ user add options:
   --username NAME            Username (3-64 characters of a-z 0-9 . _ -)
   --role ROLE                Role to grant; repeat for more than one
   --password-stdin           Read the password from standard input
+
+explain options:
+  --role ROLE                Decide as a user with this role (valid token); repeat for more than one
+  --anonymous                Decide without a token (the default when no --role is given)
+  --json                     Print the explanation as JSON
 
 Environment:
   JWT_SECRET                 HS256 signing secret, at least 32 bytes (required by serve)

@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigProblem } from './config-error.js';
+import { lintRules } from '../pipeline/rule-lint.js';
+import { ConfigError, formatConfigProblem, type ConfigProblem } from './config-error.js';
 import { formatPath, locateLine } from './locate.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -23,6 +24,11 @@ export interface LoadedConfig {
   readonly ruleLines: readonly (number | undefined)[];
   /** The HS256 signing secret; absent only when `requireSecret` was false. */
   readonly jwtSecret?: Buffer;
+  /**
+   * Rule lint warnings (a public rule that opens part of a later protected one), formatted
+   * `file:line rules[i]: message`; lint errors are thrown as problems instead.
+   */
+  readonly warnings?: readonly string[];
 }
 
 export interface LoadOptions {
@@ -49,13 +55,37 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   if (!result.success)
     problems.push(...result.error.issues.flatMap((issue) => describeIssue(file, parsed, issue)));
 
+  const ruleLines = result.success
+    ? result.data.rules.map((_, index) => locateLine(parsed.doc, parsed.lines, ['rules', index]))
+    : [];
+  const warnings: string[] = [];
+  if (result.success) {
+    // Only rules the schema accepted can be linted; start-up and reload both stop on a lint error.
+    for (const finding of lintRules(result.data, ruleLines)) {
+      const line = ruleLines[finding.index];
+      const problem: ConfigProblem = {
+        source: file,
+        ...(line === undefined ? {} : { line }),
+        key: `rules[${finding.index}]`,
+        message: finding.message,
+      };
+      if (finding.severity === 'error') problems.push(problem);
+      else warnings.push(formatConfigProblem(problem));
+    }
+  }
+
   const overrides = readEnvOverrides(env, problems);
   const jwtSecret = options.requireSecret === false ? undefined : readSecret(env, problems);
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const config = applyOverrides(result.data, overrides);
-  const ruleLines = config.rules.map((_, index) => locateLine(parsed.doc, parsed.lines, ['rules', index]));
-  return deepFreeze({ file, config, ruleLines, ...(jwtSecret ? { jwtSecret } : {}) });
+  return deepFreeze({
+    file,
+    config,
+    ruleLines,
+    ...(jwtSecret ? { jwtSecret } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  });
 }
 
 async function readConfigText(file: string): Promise<string> {

@@ -5,8 +5,8 @@ import type { Logger } from '../log/logger.js';
 import { ConfigError } from './config-error.js';
 import { loadConfig, type Env, type LoadedConfig } from './load.js';
 
-/** Keys a reload puts in force; a change to any other key waits for a restart. */
-const RELOADABLE_KEYS = new Set(['rules', 'default']);
+/** Keys a reload puts in force (`tests` are run before it); a change to any other key waits for a restart. */
+const RELOADABLE_KEYS = new Set(['rules', 'default', 'tests']);
 /** Editors and Kubernetes' ConfigMap swap touch a file several times; one reload follows them. */
 const SETTLE_MS = 150;
 
@@ -15,6 +15,11 @@ export interface ConfigReloaderOptions {
   readonly env: Env;
   readonly running: LoadedConfig;
   readonly apply: (next: LoadedConfig) => void;
+  /**
+   * Checks a valid file further before it is applied (serve runs the policy tests): each string is
+   * one failure, and any failure refuses the new config like an invalid file. Absent: none.
+   */
+  readonly verify?: (next: LoadedConfig) => readonly string[];
   readonly onResult: (result: 'success' | 'failure') => void;
   readonly logger: Logger;
 }
@@ -51,6 +56,15 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       logger.error(
         { event: 'config.reload.failed', trigger, file, problems: err.message.split('\n') },
         'config reload refused; the running config stays in force',
+      );
+      return;
+    }
+    const failures = options.verify?.(next) ?? [];
+    if (failures.length > 0) {
+      options.onResult('failure');
+      logger.error(
+        { event: 'config.reload.failed', trigger, file, failures },
+        'config reload refused: its policy tests fail; the running config stays in force',
       );
       return;
     }

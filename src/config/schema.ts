@@ -142,6 +142,44 @@ const ruleSchema = z
     }
   });
 
+/** `METHOD TARGET`: a method of HTTP_METHODS, one space, a request-target as a client sends it. */
+const POLICY_REQUEST = /^([A-Za-z]+) (\S+)$/;
+
+const policyTestSchema = z
+  .strictObject({
+    request: z
+      .string({ error: 'expected METHOD TARGET, such as GET /admin/users' })
+      .superRefine((text, ctx) => {
+        const match = POLICY_REQUEST.exec(text);
+        if (!match)
+          ctx.addIssue({ code: 'custom', message: 'expected METHOD TARGET, such as GET /admin/users' });
+        else if (!(HTTP_METHODS as readonly string[]).includes(match[1]!.toUpperCase()))
+          ctx.addIssue({ code: 'custom', message: `expected a method of ${HTTP_METHODS.join(', ')}` });
+      })
+      .transform((text) => {
+        const [method = '', target = ''] = text.split(' ');
+        return { method: method.toUpperCase(), target };
+      })
+      .describe(
+        'The request to decide: a method and a request-target as a client sends it, such as `GET /admin/users`.',
+      ),
+    as: z
+      .strictObject({
+        roles: z
+          .array(roleName, { error: 'expected an array of strings' })
+          .default([])
+          .describe('Roles of the user; empty: a user without roles.'),
+      })
+      .optional()
+      .describe('The user making the request, with a valid token; absent: an anonymous request (no token).'),
+    expect: z
+      .union([z.literal('forward'), z.literal(400), z.literal(401), z.literal(403)], {
+        error: 'expected forward, 400, 401 or 403',
+      })
+      .describe('The outcome the rules must give: `forward`, or the status of the refusal.'),
+  })
+  .describe('A policy test: a request, who makes it, and the outcome the rules must give.');
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -262,6 +300,12 @@ export const configSchema = z
       .array(ruleSchema, { error: 'expected a list of rules' })
       .default([])
       .describe('Route rules; the first rule that matches path and method decides.'),
+    tests: z
+      .array(policyTestSchema, { error: 'expected a list of policy tests' })
+      .default([])
+      .describe(
+        'Policy tests, run through the same decision as requests at start-up and on every reload: a failing one refuses the config. `auth-sidecar test-config` runs them alone.',
+      ),
     match: z
       .strictObject({
         caseInsensitive: z
@@ -368,3 +412,4 @@ export const configSchema = z
 /** The validated configuration, with every default filled in. */
 export type Config = z.output<typeof configSchema>;
 export type RuleConfig = z.output<typeof ruleSchema>;
+export type PolicyTestConfig = z.output<typeof policyTestSchema>;

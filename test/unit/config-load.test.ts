@@ -45,6 +45,7 @@ const DEFAULT_CONFIG = {
   identity: { userHeader: 'X-User', idHeader: 'X-User-Id', rolesHeader: 'X-User-Roles' },
   default: 'deny',
   rules: [],
+  tests: [],
   match: { caseInsensitive: false },
   trustProxy: [],
   limits: {
@@ -101,6 +102,11 @@ describe('loadConfig', () => {
           { path: '/admin/**', roles: ['admin'] },
           { path: '/api/reports/*', methods: ['GET', 'HEAD'], roles: ['analyst', 'admin'] },
           { path: '/api/**', authenticated: true },
+        ],
+        tests: [
+          { request: { method: 'GET', target: '/ADMIN/users' }, as: { roles: ['admin'] }, expect: 'forward' },
+          { request: { method: 'GET', target: '/public/x' }, as: { roles: [] }, expect: 'forward' },
+          { request: { method: 'DELETE', target: '/other' }, expect: 401 },
         ],
         match: { caseInsensitive: true },
         trustProxy: ['10.0.0.0/8', '127.0.0.1'],
