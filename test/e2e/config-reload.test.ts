@@ -118,6 +118,35 @@ describe('config reload', () => {
       },
     );
 
+    it(
+      'refuses a file whose rules lint with an error (a shadowed rule), keeping the rules in force',
+      SAFETY,
+      async () => {
+        const failuresBefore = logLines(serve).filter((line) => line.event === 'config.reload.failed').length;
+        const shadowed = stringify({
+          listen: { host: '127.0.0.1', port },
+          upstream: { url: upstream.url },
+          store: { path: 'data/store.json' },
+          passwords: { bcryptCost: 10 },
+          rules: [
+            { path: '/api/**', public: true },
+            { path: '/api/x', authenticated: true },
+          ],
+        });
+        await replaceFile(configPath, shadowed);
+        await eventually(
+          () =>
+            logLines(serve).filter((line) => line.event === 'config.reload.failed').length > failuresBefore,
+          'a refusal',
+        );
+        const refusal = logLines(serve)
+          .filter((line) => line.event === 'config.reload.failed')
+          .at(-1);
+        assert.match(refusal?.problems?.join('\n') ?? '', /auth-sidecar\.yaml:\d+ rules\[1\]/);
+        assert.equal(await statusOf(`${baseUrl}/api/x`), 401, 'the authenticated rule still applies');
+      },
+    );
+
     it('reloads on SIGHUP', SAFETY, async () => {
       await writeFile(configPath, configText(port, 'public'));
       serve.child.kill('SIGHUP');
