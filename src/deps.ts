@@ -17,7 +17,7 @@ import { createDecider, type Decider } from './pipeline/decide.js';
 import type { IdentityHeaderNames } from './pipeline/mutate.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { compileRules } from './pipeline/rules.js';
-import { openLowdbStore } from './store/lowdb-store.js';
+import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
 import { createAccessTokens, type AccessTokens } from './tokens/access-token.js';
 import { withVerifiedTokenCache } from './tokens/verified-token-cache.js';
@@ -62,7 +62,14 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     now,
   });
   const metrics = createMetrics();
-  const store = await openLowdbStore({ path: config.store.path, now, onWrite: metrics.storeWritten });
+  const store = await openStore(config.store, {
+    now,
+    onWrite: metrics.storeWritten,
+    onReadyChange(ready, err) {
+      if (ready) logger.info({ event: 'store_ready' }, 'store available again');
+      else logger.warn({ event: 'store_unavailable', reason: err?.message }, 'store unavailable');
+    },
+  });
   const verifyToken = withVerifiedTokenCache((token) => accessTokens.verify(token), {
     maxEntries: config.tokens.cacheSize,
     leewayMs: config.tokens.leeway,

@@ -34,6 +34,8 @@ export async function checkConfig(options: { readonly config?: string }, io: Cli
  * start, or a config checked away from its data) there is nothing to compare with: no warning.
  */
 async function roleWarnings(loaded: LoadedConfig): Promise<string[]> {
+  // A shared store is not read by check-config: it must not need the database to check a file.
+  if (loaded.config.store.driver !== 'lowdb') return [];
   const storePath = loaded.config.store.path;
   const held = await readHeldRoles(storePath);
   if (held === undefined) return [];

@@ -3,7 +3,7 @@ import { createPasswordHasher, findPasswordProblem, inlineBcrypt } from '../auth
 import { normalizeUsername } from '../auth/username.js';
 import { loadConfig } from '../config/load.js';
 import { ROLE_NAME } from '../config/schema.js';
-import { openLowdbStore } from '../store/lowdb-store.js';
+import { openStore } from '../store/open-store.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { reportStartupError } from './report-config-error.js';
 
@@ -52,7 +52,7 @@ export async function userAdd(options: UserAddOptions, io: CliIo): Promise<numbe
 
   let store;
   try {
-    store = await openLowdbStore({ path: loaded.config.store.path });
+    store = await openStore(loaded.config.store);
   } catch (err) {
     return reportStartupError(err, io);
   }

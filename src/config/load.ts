@@ -147,10 +147,12 @@ function withArticle(noun: string): string {
 interface EnvOverrides {
   readonly port?: number;
   readonly upstreamUrl?: string;
+  /** May carry the Redis password, which the config file cannot. */
+  readonly redisUrl?: string;
 }
 
 function readEnvOverrides(env: Env, problems: ConfigProblem[]): EnvOverrides {
-  const overrides: { port?: number; upstreamUrl?: string } = {};
+  const overrides: { port?: number; upstreamUrl?: string; redisUrl?: string } = {};
   const port = nonEmpty(env.PORT);
   if (port !== undefined) {
     const value = Number(port);
@@ -162,13 +164,22 @@ function readEnvOverrides(env: Env, problems: ConfigProblem[]): EnvOverrides {
     if (isHttpUrl(upstreamUrl)) overrides.upstreamUrl = upstreamUrl;
     else problems.push({ source: 'env UPSTREAM_URL', message: 'expected an http:// or https:// URL' });
   }
+  const redisUrl = nonEmpty(env.REDIS_URL);
+  if (redisUrl !== undefined) {
+    // The value is never echoed: it may hold a password.
+    if (hasProtocol(redisUrl, ['redis:', 'rediss:'])) overrides.redisUrl = redisUrl;
+    else problems.push({ source: 'env REDIS_URL', message: 'expected a redis:// or rediss:// URL' });
+  }
   return overrides;
 }
 
 function isHttpUrl(text: string): boolean {
+  return hasProtocol(text, ['http:', 'https:']);
+}
+
+function hasProtocol(text: string, protocols: readonly string[]): boolean {
   try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
+    return protocols.includes(new URL(text).protocol);
   } catch {
     return false;
   }
@@ -194,6 +205,11 @@ function applyOverrides(config: Config, overrides: EnvOverrides): Config {
     ...config,
     listen: { ...config.listen, port: overrides.port ?? config.listen.port },
     upstream: { ...config.upstream, url: overrides.upstreamUrl ?? config.upstream.url },
+    // REDIS_URL only concerns the redis driver: a lowdb config keeps its store untouched.
+    store:
+      config.store.driver === 'redis' && overrides.redisUrl !== undefined
+        ? { ...config.store, url: overrides.redisUrl }
+        : config.store,
   };
 }
 

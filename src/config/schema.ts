@@ -142,6 +142,48 @@ const ruleSchema = z
     }
   });
 
+const lowdbStoreSchema = z.strictObject({
+  driver: z.literal('lowdb', { error: 'expected lowdb' }).default('lowdb').describe('Store driver.'),
+  path: z
+    .string()
+    .min(1)
+    .default('data/auth-sidecar.json')
+    .describe('JSON file of the lowdb store, relative to the working directory; created on first start.'),
+});
+
+/** Passwords stay out of config files: one may only arrive in env REDIS_URL. */
+const redisUrl = z
+  .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+  .superRefine((text, ctx) => {
+    if (new URL(text).password !== '') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a password cannot be written in the config file; pass the whole URL in env REDIS_URL',
+      });
+    }
+  });
+
+const redisStoreSchema = z.strictObject({
+  driver: z.literal('redis', { error: 'expected redis' }).describe('Store driver.'),
+  url: redisUrl
+    .default('redis://127.0.0.1:6379/0')
+    .describe(
+      'The Redis server (redis:// or rediss://, with the database number as path); env REDIS_URL overrides it and is the only place for a password.',
+    ),
+  keyPrefix: z
+    .string()
+    .min(1)
+    .default('auth-sidecar:')
+    .describe('Prefix of every key and of the events channel, so that several sidecars can share a server.'),
+});
+
+const storeSchema = z
+  .discriminatedUnion('driver', [lowdbStoreSchema, redisStoreSchema], { error: 'expected lowdb or redis' })
+  .prefault({})
+  .describe(
+    'Where users and refresh tokens live: `lowdb` (one JSON file, one replica) or `redis` (shared by replicas).',
+  );
+
 /** `METHOD TARGET`: a method of HTTP_METHODS, one space, a request-target as a client sends it. */
 const POLICY_REQUEST = /^([A-Za-z]+) (\S+)$/;
 
@@ -205,19 +247,7 @@ export const configSchema = z
       })
       .prefault({})
       .describe('The backend behind the sidecar.'),
-    store: z
-      .strictObject({
-        driver: z.literal('lowdb', { error: 'expected lowdb' }).default('lowdb').describe('Store driver.'),
-        path: z
-          .string()
-          .min(1)
-          .default('data/auth-sidecar.json')
-          .describe(
-            'JSON file of the lowdb store, relative to the working directory; created on first start.',
-          ),
-      })
-      .prefault({})
-      .describe('Where users and refresh tokens live.'),
+    store: storeSchema,
     tokens: z
       .strictObject({
         issuer: z
@@ -411,5 +441,7 @@ export const configSchema = z
 
 /** The validated configuration, with every default filled in. */
 export type Config = z.output<typeof configSchema>;
+export type StoreConfig = z.output<typeof storeSchema>;
+export type RedisStoreConfig = z.output<typeof redisStoreSchema>;
 export type RuleConfig = z.output<typeof ruleSchema>;
 export type PolicyTestConfig = z.output<typeof policyTestSchema>;

@@ -20,6 +20,7 @@ import {
   workdirOf,
   type DockerStage,
   type StartedProcess,
+  lowdbStorePathOf,
 } from '../helpers/deploy-files.js';
 import { TEST_JWT_SECRET } from '../helpers/sidecar.js';
 
@@ -153,7 +154,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps the store on a named volume at the folder of store.path', () => {
-    const storeFolder = posix.join(workdirOf(runtime), posix.dirname(bundled.config.store.path));
+    const storeFolder = posix.join(workdirOf(runtime), posix.dirname(lowdbStorePathOf(bundled)));
     const mount = (sidecar.volumes ?? []).map(parseMount).find((m) => m.target === storeFolder);
     assert.ok(mount, `a volume at ${storeFolder}`);
     assert.ok(mount.source in (compose.volumes ?? {}), `${mount.source} is a named volume`);

@@ -23,6 +23,7 @@ import {
   userOf,
   workdirOf,
   type DockerStage,
+  lowdbStorePathOf,
 } from '../helpers/deploy-files.js';
 
 /** Every rule of the linter that has a setting, raised to error. */
@@ -179,7 +180,7 @@ describe('Dockerfile', () => {
 
   it('keeps the store and the compile cache on volumes, so the root filesystem can be read-only', () => {
     const volumes = execForm(onlyInstruction(runtime, 'VOLUME'));
-    const storeFolder = posix.join(workdirOf(runtime), posix.dirname(bundled.config.store.path));
+    const storeFolder = posix.join(workdirOf(runtime), posix.dirname(lowdbStorePathOf(bundled)));
     assert.ok(volumes.includes(storeFolder), `${storeFolder} is a volume`);
     assert.ok(volumes.includes('/tmp'), '/tmp is a volume');
     const { uid, gid } = userOf(runtime);

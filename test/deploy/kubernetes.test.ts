@@ -24,6 +24,7 @@ import {
   workdirOf,
   type DockerStage,
   type StartedProcess,
+  lowdbStorePathOf,
 } from '../helpers/deploy-files.js';
 import { TEST_JWT_SECRET } from '../helpers/sidecar.js';
 
@@ -189,7 +190,7 @@ describe('Kubernetes example (deploy/kubernetes)', () => {
   });
 
   it('keeps the store on an emptyDir at the folder of store.path, and /tmp writable in each container', () => {
-    const storeFolder = posix.join(workdirOf(runtime), posix.dirname(loaded.config.store.path));
+    const storeFolder = posix.join(workdirOf(runtime), posix.dirname(lowdbStorePathOf(loaded)));
     const data = sidecar.volumeMounts?.find((m) => m.mountPath === storeFolder);
     assert.ok(data, `a volume at ${storeFolder}`);
     assert.ok(pod?.volumes?.find((v) => v.name === data.name)?.emptyDir, 'an emptyDir');

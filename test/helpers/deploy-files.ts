@@ -350,3 +350,11 @@ export function startProcess(argv: readonly string[], options: StartOptions): St
     },
   };
 }
+
+/** The lowdb store file of a bundled config; the deploy files keep their store on a volume. */
+export function lowdbStorePathOf(loaded: LoadedConfig): string {
+  const { store } = loaded.config;
+  if (store.driver !== 'lowdb')
+    throw new Error(`${loaded.file}: expected the lowdb store, got ${store.driver}`);
+  return store.path;
+}

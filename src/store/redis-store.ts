@@ -1,0 +1,439 @@
+import { randomUUID } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ProblemError } from '../errors.js';
+import { StoreOpenError } from './lowdb-store.js';
+import { REDIS_SCRIPTS, type RedisScriptName } from './redis-scripts.js';
+import type { CreateUserResult, RotateResult, Store, UserRecord } from './types.js';
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss://; may carry a password (it never appears in an error message). */
+  readonly url: string;
+  /** Prefix of every key and of the events channel. */
+  readonly keyPrefix: string;
+  /** Milliseconds since the epoch; injected so tests control time. */
+  readonly now?: () => number;
+  /** How long opening may wait for Redis before start-up fails. Default 5000 ms. */
+  readonly openTimeoutMs?: number;
+  /** Told when the store becomes ready or unavailable, with the connection error if any. */
+  readonly onReadyChange?: (ready: boolean, err?: Error) => void;
+}
+
+interface SessionState {
+  readonly disabled: boolean;
+  readonly tokenVersion: number;
+}
+
+/** A change as published on `<prefix>events`; every replica, the writer included, applies it. */
+type StoreEvent =
+  | { readonly type: 'user'; readonly id: string; readonly disabled: boolean; readonly tokenVersion: number }
+  | { readonly type: 'user-deleted'; readonly id: string }
+  | { readonly type: 'revoked'; readonly id: string; readonly expiresAt: number };
+
+interface Mirror {
+  readonly users: Map<string, SessionState>;
+  readonly revoked: Map<string, number>;
+}
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/** Backoff of reconnection attempts: 100 ms more each time, at most 2 s. */
+export const redisRetryDelay = (attempt: number): number => Math.min(attempt * 100, 2000);
+
+const PRUNE_INTERVAL_MS = 60_000;
+
+/**
+ * The shared store: users, refresh tokens and revocations live in Redis, and every change is one
+ * Lua script, atomic on the server. The synchronous session view is an in-memory mirror of each
+ * user's {disabled, tokenVersion} and of the revoked access-token ids, loaded at open, kept current
+ * by the change events every script publishes, and reloaded whole after any reconnection of the
+ * subscriber (events sent while it was away are lost).
+ *
+ * During an outage commands fail at once with a `store_unavailable` problem (503, Retry-After) and
+ * `isReady()` is false; in-flight commands are never resent, since a resent rotation would look
+ * like a replay and revoke the family.
+ */
+export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const { keyPrefix: prefix } = options;
+  const now = options.now ?? Date.now;
+  const channel = `${prefix}events`;
+  const where = redactedUrl(options.url);
+  const connection: RedisOptions = {
+    retryStrategy: redisRetryDelay,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+    connectTimeout: 2000,
+  };
+  const command = new Redis(options.url, connection);
+  const subscriber = new Redis(options.url, connection);
+  for (const [name, lua] of Object.entries(REDIS_SCRIPTS))
+    command.defineCommand(name, { numberOfKeys: 0, lua });
+  const script = (name: RedisScriptName): ScriptCall =>
+    (command as unknown as Record<RedisScriptName, ScriptCall>)[name].bind(command);
+
+  let mirror: Mirror = { users: new Map(), revoked: new Map() };
+  /** False from a subscriber disconnection until the mirror has been reloaded. */
+  let mirrorFresh = false;
+  /** Events received while a reload runs, applied again over the loaded snapshot. */
+  let pending: StoreEvent[] | undefined;
+  let syncing: Promise<void> | undefined;
+  let syncAgain = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let lastError: Error | undefined;
+  let wasReady = false;
+
+  const isReady = () => !closed && mirrorFresh && command.status === 'ready' && subscriber.status === 'ready';
+
+  function noteReadiness(): void {
+    const ready = isReady();
+    if (ready !== wasReady) {
+      wasReady = ready;
+      options.onReadyChange?.(ready, ready ? undefined : lastError);
+    }
+  }
+
+  function apply(target: Mirror, event: StoreEvent): void {
+    switch (event.type) {
+      case 'user': {
+        // Versions only grow: an older state (from a snapshot read before the event) never wins.
+        const known = target.users.get(event.id);
+        if (!known || known.tokenVersion <= event.tokenVersion) {
+          target.users.set(event.id, { disabled: event.disabled, tokenVersion: event.tokenVersion });
+        }
+        break;
+      }
+      case 'user-deleted':
+        target.users.delete(event.id);
+        break;
+      case 'revoked':
+        target.revoked.set(event.id, Math.max(event.expiresAt, target.revoked.get(event.id) ?? 0));
+        break;
+    }
+  }
+
+  function applyEverywhere(event: StoreEvent): void {
+    apply(mirror, event);
+    pending?.push(event);
+  }
+
+  async function loadMirror(): Promise<Mirror> {
+    const loaded: Mirror = { users: new Map(), revoked: new Map() };
+    let cursor = '0';
+    do {
+      const [next, entries] = await command.hscan(`${prefix}users`, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let index = 0; index + 1 < entries.length; index += 2) {
+        const user = parseUser(entries[index + 1]!);
+        loaded.users.set(user.id, { disabled: user.disabled, tokenVersion: user.tokenVersion });
+      }
+    } while (cursor !== '0');
+    const match = `${escapeGlob(prefix)}revoked:*`;
+    const revokedPrefixLength = `${prefix}revoked:`.length;
+    do {
+      const [next, keys] = await command.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const values = await command.mget(...keys);
+      keys.forEach((key, index) => {
+        const expiresAt = Number(values[index]);
+        if (values[index] !== null && Number.isFinite(expiresAt))
+          loaded.revoked.set(key.slice(revokedPrefixLength), expiresAt);
+      });
+    } while (cursor !== '0');
+    return loaded;
+  }
+
+  /** Subscribes, then loads a snapshot: events from the subscription on are all seen. */
+  function resync(): Promise<void> {
+    if (syncing) {
+      syncAgain = true;
+      return syncing;
+    }
+    syncing = (async () => {
+      do {
+        syncAgain = false;
+        pending = [];
+        try {
+          await subscriber.subscribe(channel);
+          const loaded = await loadMirror();
+          for (const event of pending) apply(loaded, event);
+          mirror = loaded;
+          mirrorFresh = subscriber.status === 'ready';
+        } catch (err) {
+          lastError = err as Error;
+          if (!closed && !syncAgain) {
+            clearTimeout(retryTimer);
+            retryTimer = setTimeout(() => void resync(), 1000).unref();
+          }
+        } finally {
+          pending = undefined;
+        }
+      } while (syncAgain && !closed);
+    })().finally(() => {
+      syncing = undefined;
+      noteReadiness();
+    });
+    return syncing;
+  }
+
+  subscriber.on('message', (from: string, text: string) => {
+    if (from !== channel) return;
+    const event = parseEvent(text);
+    if (event) applyEverywhere(event);
+  });
+  subscriber.on('ready', () => void resync());
+  subscriber.on('close', () => {
+    mirrorFresh = false;
+    noteReadiness();
+  });
+  command.on('ready', () => {
+    if (!mirrorFresh) void resync();
+    noteReadiness();
+  });
+  command.on('close', noteReadiness);
+  for (const client of [command, subscriber]) {
+    client.on('error', (err: Error) => {
+      lastError = err;
+      noteReadiness();
+    });
+  }
+
+  const pruneTimer = setInterval(() => {
+    const at = now();
+    for (const [tokenId, expiresAt] of mirror.revoked) if (expiresAt <= at) mirror.revoked.delete(tokenId);
+  }, PRUNE_INTERVAL_MS).unref();
+
+  async function quit(): Promise<void> {
+    closed = true;
+    clearInterval(pruneTimer);
+    clearTimeout(retryTimer);
+    await Promise.all(
+      [command, subscriber].map(async (client) => {
+        if (client.status !== 'ready') return client.disconnect();
+        await client.quit().catch(() => client.disconnect());
+      }),
+    );
+  }
+
+  try {
+    await waitUntil(isReady, options.openTimeoutMs ?? 5000);
+  } catch {
+    await quit();
+    const reason = lastError ? `: ${lastError.message}` : '';
+    throw new StoreOpenError(where, `cannot reach Redis${reason}`);
+  }
+  wasReady = true;
+
+  /** Runs a store command; a connection problem becomes a 503 the client may retry. */
+  async function call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isUnavailable(err)) {
+        throw new ProblemError('store_unavailable', 'The store is unavailable; try again shortly.', {
+          headers: { 'Retry-After': '1' },
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  return {
+    isReady,
+
+    async close() {
+      await quit();
+    },
+
+    sessions: {
+      isRevoked: (tokenId) => mirror.revoked.has(tokenId),
+      sessionStateOf: (userId) => mirror.users.get(userId),
+    },
+
+    revokedAccessTokens: {
+      async revoke(tokenId, expiresAt) {
+        await call(() => script('authSidecarRevokeAccessToken')(prefix, tokenId, expiresAt));
+        applyEverywhere({ type: 'revoked', id: tokenId, expiresAt });
+      },
+    },
+
+    users: {
+      async create(user): Promise<CreateUserResult> {
+        const record: UserRecord = {
+          id: randomUUID(),
+          username: user.username,
+          passwordHash: user.passwordHash,
+          roles: [...user.roles],
+          ...(user.email === undefined ? {} : { email: user.email }),
+          createdAt: new Date(now()).toISOString(),
+          disabled: false,
+          tokenVersion: 0,
+        };
+        const created = await call(() =>
+          script('authSidecarCreateUser')(prefix, record.id, record.username, JSON.stringify(record)),
+        );
+        if (created !== 1) return { created: false, reason: 'username_taken' };
+        applyEverywhere({ type: 'user', id: record.id, disabled: false, tokenVersion: 0 });
+        return { created: true, user: record };
+      },
+
+      async findByUsername(username) {
+        const id = await call(() => command.hget(`${prefix}usernames`, username));
+        if (id === null) return undefined;
+        const user = await this.findById(id);
+        return user?.username === username ? user : undefined;
+      },
+
+      async findById(id) {
+        const text = await call(() => command.hget(`${prefix}users`, id));
+        return text === null ? undefined : parseUser(text);
+      },
+
+      async list() {
+        const all = await call(() => command.hvals(`${prefix}users`));
+        return all.map(parseUser);
+      },
+
+      count: () => call(() => command.hlen(`${prefix}users`)),
+
+      async update(id, changes, { endSessions }) {
+        const scalar = {
+          ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
+          ...(changes.passwordHash === undefined ? {} : { passwordHash: changes.passwordHash }),
+        };
+        const roles = changes.roles === undefined ? '' : JSON.stringify(changes.roles);
+        const text = await call(() =>
+          script('authSidecarUpdateUser')(
+            prefix,
+            id,
+            JSON.stringify(scalar),
+            roles,
+            endSessions ? '1' : '0',
+            now(),
+          ),
+        );
+        if (typeof text !== 'string') return undefined;
+        const updated = parseUser(text);
+        applyEverywhere({
+          type: 'user',
+          id,
+          disabled: updated.disabled,
+          tokenVersion: updated.tokenVersion,
+        });
+        return updated;
+      },
+
+      async delete(id) {
+        const deleted = await call(() => script('authSidecarDeleteUser')(prefix, id));
+        if (deleted !== 1) return false;
+        applyEverywhere({ type: 'user-deleted', id });
+        return true;
+      },
+    },
+
+    refreshTokens: {
+      async startFamily(userId, token, at) {
+        const familyId = randomUUID();
+        await call(() =>
+          script('authSidecarStartFamily')(prefix, userId, familyId, token.tokenHash, token.expiresAt, at),
+        );
+        return { familyId };
+      },
+
+      async rotate(tokenHash, next, at): Promise<RotateResult> {
+        const reply = await call(() =>
+          script('authSidecarRotate')(prefix, tokenHash, next.tokenHash, next.expiresAt, at),
+        );
+        return parseRotateReply(reply);
+      },
+
+      async revokeFamilyOf(tokenHash, userId, at) {
+        const revoked = await call(() => script('authSidecarRevokeFamilyOf')(prefix, tokenHash, userId, at));
+        return revoked === 1;
+      },
+    },
+  };
+}
+
+/** Stored users in the field order of the lowdb store. */
+function parseUser(text: string): UserRecord {
+  const raw = JSON.parse(text) as UserRecord;
+  return {
+    id: raw.id,
+    username: raw.username,
+    passwordHash: raw.passwordHash,
+    roles: Array.isArray(raw.roles) ? raw.roles : [],
+    ...(typeof raw.email === 'string' ? { email: raw.email } : {}),
+    createdAt: raw.createdAt,
+    disabled: raw.disabled ?? false,
+    tokenVersion: raw.tokenVersion ?? 0,
+  };
+}
+
+function parseRotateReply(reply: unknown): RotateResult {
+  const [outcome, first, second] = Array.isArray(reply) ? (reply as string[]) : [];
+  if ((outcome === 'rotated' || outcome === 'reused') && first !== undefined && second !== undefined)
+    return { outcome, userId: first, familyId: second };
+  if (outcome === 'rejected' && (first === 'unknown' || first === 'expired' || first === 'revoked'))
+    return { outcome, reason: first };
+  throw new Error(`redis store: unexpected rotate reply ${JSON.stringify(reply)}`);
+}
+
+function parseEvent(text: string): StoreEvent | undefined {
+  let event: Partial<Record<string, unknown>>;
+  try {
+    event = JSON.parse(text) as Partial<Record<string, unknown>>;
+  } catch {
+    return undefined;
+  }
+  if (typeof event.id !== 'string') return undefined;
+  if (event.type === 'user' && typeof event.disabled === 'boolean' && typeof event.tokenVersion === 'number')
+    return { type: 'user', id: event.id, disabled: event.disabled, tokenVersion: event.tokenVersion };
+  if (event.type === 'user-deleted') return { type: 'user-deleted', id: event.id };
+  if (event.type === 'revoked' && typeof event.expiresAt === 'number')
+    return { type: 'revoked', id: event.id, expiresAt: event.expiresAt };
+  return undefined;
+}
+
+/** Replies that mean "not now" rather than a bug: the server is loading, read-only or busy. */
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
+
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'ReplyError') return UNAVAILABLE_REPLY.test(err.message);
+  // Connection refused or lost, the offline queue disabled, MaxRetriesPerRequestError.
+  return true;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** The URL without its password, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the Redis URL';
+  }
+}
+
+function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    const check = setInterval(() => {
+      if (condition()) {
+        clearInterval(check);
+        resolve();
+      } else if (Date.now() - startedAt >= timeoutMs) {
+        clearInterval(check);
+        reject(new Error('timed out'));
+      }
+    }, 10);
+  });
+}

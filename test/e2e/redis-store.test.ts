@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import request from 'supertest';
+import { ProblemError } from '../../src/errors.js';
+import { StoreOpenError } from '../../src/store/lowdb-store.js';
+import { openRedisStore } from '../../src/store/redis-store.js';
+import type { Store } from '../../src/store/types.js';
+import { JSON_HEADERS, login, register } from '../helpers/auth-client.js';
+import { redisSkipReason, startRedisServer, type TestRedis } from '../helpers/redis-server.js';
+import { startSidecar } from '../helpers/sidecar.js';
+
+const HOUR = 3_600_000;
+
+/** Polls until `condition` holds; a generous bound, not a timing assertion. */
+async function eventually(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`not true within ${timeoutMs} ms`);
+    await delay(10);
+  }
+}
+
+const newUser = (username: string) => ({ username, passwordHash: 'hash', roles: ['user'] });
+
+describe('redis store', { skip: redisSkipReason }, () => {
+  let redis: TestRedis;
+  let store: Store;
+  let replica: Store;
+  const keyPrefix = `test-${randomUUID()}:`;
+
+  before(async () => {
+    redis = await startRedisServer();
+    store = await openRedisStore({ url: redis.url, keyPrefix });
+    replica = await openRedisStore({ url: redis.url, keyPrefix });
+  });
+
+  after(async () => {
+    await store?.close();
+    await replica?.close();
+    await redis?.cleanup();
+  });
+
+  it('creates, finds, updates and deletes a user', async () => {
+    const result = await store.users.create({ ...newUser('alice'), roles: [] });
+    assert.ok(result.created);
+    const { user } = result;
+    assert.deepEqual(await store.users.findByUsername('alice'), user);
+    assert.deepEqual(await store.users.findById(user.id), user);
+    assert.equal(await store.users.count(), (await store.users.list()).length);
+
+    const updated = await store.users.update(user.id, { disabled: true }, { endSessions: false });
+    assert.deepEqual(updated, { ...user, disabled: true, tokenVersion: 1 });
+    assert.deepEqual((await store.users.findById(user.id))?.roles, []);
+    const withRoles = await store.users.update(user.id, { roles: ['admin'] }, { endSessions: false });
+    assert.deepEqual(withRoles?.roles, ['admin']);
+    assert.equal(await store.users.update('no-such-id', {}, { endSessions: false }), undefined);
+
+    assert.equal(await store.users.delete(user.id), true);
+    assert.equal(await store.users.delete(user.id), false);
+    assert.equal(await store.users.findByUsername('alice'), undefined);
+    assert.equal(store.sessions.sessionStateOf(user.id), undefined);
+  });
+
+  it('lets exactly one of concurrent creates of one username win', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.users.create(newUser('bob'))));
+    assert.equal(results.filter((result) => result.created).length, 1);
+  });
+
+  it('rotates a token exactly once among 10 concurrent rotations, and a replay revokes the family', async () => {
+    const created = await store.users.create(newUser('carol'));
+    assert.ok(created.created);
+    const at = Date.now();
+    const { familyId } = await store.refreshTokens.startFamily(
+      created.user.id,
+      { tokenHash: 'carol-0', expiresAt: at + HOUR },
+      at,
+    );
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        store.refreshTokens.rotate('carol-0', { tokenHash: `carol-1-${index}`, expiresAt: at + HOUR }, at),
+      ),
+    );
+    const rotated = outcomes.filter((outcome) => outcome.outcome === 'rotated');
+    assert.equal(rotated.length, 1);
+    assert.deepEqual(rotated[0], { outcome: 'rotated', userId: created.user.id, familyId });
+    // The first loser presents a used token: a replay, which revokes the family (winner's token
+    // included); the later ones then find it revoked.
+    assert.equal(outcomes.filter((outcome) => outcome.outcome === 'reused').length, 1);
+    assert.equal(outcomes.filter((outcome) => outcome.outcome === 'rejected').length, 8);
+    const winner = `carol-1-${outcomes.findIndex((outcome) => outcome.outcome === 'rotated')}`;
+    const afterReplay = await store.refreshTokens.rotate(
+      winner,
+      { tokenHash: 'carol-2', expiresAt: at + HOUR },
+      at,
+    );
+    assert.deepEqual(afterReplay, { outcome: 'rejected', reason: 'revoked' });
+
+    const second = await store.refreshTokens.startFamily(
+      created.user.id,
+      { tokenHash: 'carol-a', expiresAt: at + HOUR },
+      at,
+    );
+    const next = { tokenHash: 'carol-b', expiresAt: at + HOUR };
+    assert.equal((await store.refreshTokens.rotate('carol-a', next, at)).outcome, 'rotated');
+    const replay = await store.refreshTokens.rotate(
+      'carol-a',
+      { tokenHash: 'carol-c', expiresAt: at + HOUR },
+      at,
+    );
+    assert.deepEqual(replay, { outcome: 'reused', userId: created.user.id, familyId: second.familyId });
+    assert.deepEqual(
+      await store.refreshTokens.rotate('carol-b', { tokenHash: 'carol-d', expiresAt: at + HOUR }, at),
+      {
+        outcome: 'rejected',
+        reason: 'revoked',
+      },
+    );
+    assert.deepEqual(await store.refreshTokens.rotate('nope', { tokenHash: 'n', expiresAt: at + HOUR }, at), {
+      outcome: 'rejected',
+      reason: 'unknown',
+    });
+  });
+
+  it('ends every refresh family of a user on update with endSessions', async () => {
+    const created = await store.users.create(newUser('dave'));
+    assert.ok(created.created);
+    const at = Date.now();
+    await store.refreshTokens.startFamily(created.user.id, { tokenHash: 'dave-0', expiresAt: at + HOUR }, at);
+    await store.users.update(created.user.id, { passwordHash: 'new' }, { endSessions: true });
+    const outcome = await store.refreshTokens.rotate(
+      'dave-0',
+      { tokenHash: 'dave-1', expiresAt: at + HOUR },
+      at,
+    );
+    assert.deepEqual(outcome, { outcome: 'rejected', reason: 'revoked' });
+  });
+
+  it('shows a user disabled and a token revoked on one replica to another', async () => {
+    const created = await store.users.create(newUser('erin'));
+    assert.ok(created.created);
+    const { id } = created.user;
+    await eventually(() => replica.sessions.sessionStateOf(id)?.tokenVersion === 0);
+    await store.users.update(id, { disabled: true }, { endSessions: true });
+    assert.equal(store.sessions.sessionStateOf(id)?.disabled, true, 'the writer sees its change at once');
+    await eventually(() => replica.sessions.sessionStateOf(id)?.disabled === true, 1000);
+
+    await store.revokedAccessTokens.revoke('jti-erin', Date.now() + HOUR);
+    assert.equal(store.sessions.isRevoked('jti-erin'), true);
+    await eventually(() => replica.sessions.isRevoked('jti-erin'), 1000);
+  });
+
+  it('is not ready and refuses writes with store_unavailable while Redis is down, and recovers', async () => {
+    await redis.stop();
+    await eventually(() => !store.isReady());
+    await assert.rejects(store.users.create(newUser('frank')), (err: unknown) => {
+      assert.ok(err instanceof ProblemError);
+      assert.equal(err.code, 'store_unavailable');
+      assert.equal(err.headers['Retry-After'], '1');
+      return true;
+    });
+    await redis.start();
+    await eventually(() => store.isReady() && replica.isReady(), 10_000);
+    const created = await store.users.create(newUser('frank'));
+    assert.ok(created.created);
+    await eventually(() => replica.sessions.sessionStateOf(created.user.id) !== undefined, 1000);
+  });
+});
+
+describe('opening the redis store', { skip: redisSkipReason }, () => {
+  it('fails with a StoreOpenError that names the server but not its password', async () => {
+    const redis = await startRedisServer();
+    await redis.cleanup();
+    const url = `redis://:s3cret@127.0.0.1:${redis.port}/0`;
+    await assert.rejects(openRedisStore({ url, keyPrefix: 'x:', openTimeoutMs: 300 }), (err: unknown) => {
+      assert.ok(err instanceof StoreOpenError);
+      assert.match(err.message, /cannot reach Redis/);
+      assert.doesNotMatch(err.message, /s3cret/);
+      return true;
+    });
+  });
+});
+
+describe('a sidecar on the redis store', { skip: redisSkipReason }, () => {
+  let redis: TestRedis;
+
+  before(async () => {
+    redis = await startRedisServer();
+  });
+
+  after(async () => {
+    await redis?.cleanup();
+  });
+
+  it('registers and logs in', async () => {
+    const sidecar = await startSidecar({ config: { store: { driver: 'redis', url: redis.url } } });
+    try {
+      const registered = await register(sidecar.url, 'grace');
+      const session = await login(sidecar.url, 'grace');
+      assert.equal(session.user.id, registered.user.id);
+      assert.ok(sidecar.deps.store.isReady());
+
+      await redis.stop();
+      const response = await request(sidecar.url)
+        .post('/auth/login')
+        .set(JSON_HEADERS)
+        .send({ username: 'grace', password: 'correct-horse-1' });
+      assert.equal(response.status, 503);
+      assert.equal(response.headers['retry-after'], '1');
+      assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+      assert.equal((response.body as { code?: string }).code, 'store_unavailable');
+      const ready = await request(sidecar.url).get('/readyz');
+      assert.equal(ready.status, 503);
+    } finally {
+      await sidecar.stop({ removeData: true });
+    }
+  });
+});
