@@ -34,6 +34,12 @@ import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
  */
 export const MAX_REQUEST_HEADERS = 100;
 
+const STORE_UNAVAILABLE = new ProblemError(
+  'store_unavailable',
+  'The session store is unreachable, so revocations cannot be checked; try again shortly.',
+  { headers: { 'Retry-After': '1' } },
+);
+
 export interface App {
   readonly handleRequest: RequestListener;
   readonly handleUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
@@ -53,6 +59,9 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   // With no port of its own, /metrics is one of the sidecar's paths on the public port.
   const metricsHere = deps.config.metrics.enabled && deps.config.metrics.port === undefined;
   const countResponse = (status: number) => metrics.responded(status);
+  // Only a shared store can be away while the process runs; the embedded one is in memory.
+  const outagePolicy =
+    deps.config.store.driver === 'redis' ? deps.config.store.unavailable : 'serve-verified';
   const caseInsensitive = deps.config.match.caseInsensitive;
   const authApp = createAuthApp(deps, isReady);
   // The request line holds only ids, names and numbers set below: no secret to redact.
@@ -95,8 +104,22 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     stripHeaders(req.headers, peerTrusted);
     const target = canonicalizeTarget(req.url ?? '/');
     if (target.ok && serveOwnPath(req, res, context, target.path, target.query, original)) return;
+    const storeDown = !deps.store.isReady();
+    if (storeDown && outagePolicy === 'fail-closed') {
+      context.reason = 'store_unavailable';
+      sendProblem(res, STORE_UNAVAILABLE, context.id);
+      return;
+    }
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
     record(context, decision, metrics);
+    if (storeDown && decision.outcome === 'allow' && decision.identity) {
+      // serve-verified: the token is valid, but a revocation made elsewhere cannot be seen now.
+      logger.warn(
+        { reqId: context.id, event: 'store.unavailable.served', userId: decision.identity.id },
+        'forwarded without a session check',
+      );
+      metrics.servedUnchecked();
+    }
     if (decision.outcome === 'deny') {
       audit({
         event: 'auth.denied',

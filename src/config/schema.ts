@@ -175,6 +175,12 @@ const redisStoreSchema = z.strictObject({
     .min(1)
     .default('auth-sidecar:')
     .describe('Prefix of every key and of the events channel, so that several sidecars can share a server.'),
+  unavailable: z
+    .enum(['fail-closed', 'serve-verified'], { error: 'expected fail-closed or serve-verified' })
+    .default('fail-closed')
+    .describe(
+      'Proxied requests while Redis is unreachable: fail-closed answers 503, since revocations cannot be checked; serve-verified forwards valid tokens, logging and counting each one.',
+    ),
 });
 
 const storeSchema = z

@@ -15,6 +15,8 @@ export interface Metrics {
   readonly tokenCacheLookup: (hit: boolean) => void;
   readonly storeWritten: (seconds: number) => void;
   readonly configReloaded: (result: 'success' | 'failure') => void;
+  /** A request forwarded while the store was unreachable, its session unchecked (serve-verified). */
+  readonly servedUnchecked: () => void;
   /** The exposition text and its content type. */
   readonly render: () => Promise<{ readonly body: string; readonly contentType: string }>;
 }
@@ -68,6 +70,11 @@ export function createMetrics(): Metrics {
     labelNames: ['result'] as const,
     registers,
   });
+  const unchecked = new Counter({
+    name: 'auth_sidecar_unchecked_sessions_total',
+    help: 'Requests forwarded with a valid token while the store was unreachable (store.unavailable: serve-verified).',
+    registers,
+  });
   for (const result of ['hit', 'miss']) tokenCache.labels(result).inc(0);
   for (const result of ['success', 'failure']) reloads.labels(result).inc(0);
 
@@ -92,6 +99,7 @@ export function createMetrics(): Metrics {
     tokenCacheLookup: (hit) => tokenCache.labels(hit ? 'hit' : 'miss').inc(),
     storeWritten: (seconds) => storeWrites.observe(seconds),
     configReloaded: (result) => reloads.labels(result).inc(),
+    servedUnchecked: () => unchecked.inc(),
     async render() {
       return { body: await registry.metrics(), contentType: registry.contentType };
     },

@@ -9,7 +9,8 @@ import { openRedisStore } from '../../src/store/redis-store.js';
 import type { Store } from '../../src/store/types.js';
 import { JSON_HEADERS, login, register } from '../helpers/auth-client.js';
 import { redisSkipReason, startRedisServer, type TestRedis } from '../helpers/redis-server.js';
-import { startSidecar } from '../helpers/sidecar.js';
+import { seedUser, startSidecar } from '../helpers/sidecar.js';
+import { startUpstream } from '../helpers/upstream.js';
 
 const HOUR = 3_600_000;
 
@@ -192,6 +193,44 @@ describe('a sidecar on the redis store', { skip: redisSkipReason }, () => {
   after(async () => {
     await redis?.cleanup();
   });
+
+  for (const [policy, expected] of [
+    ['fail-closed', 503],
+    ['serve-verified', 200],
+  ] as const) {
+    it(`answers a proxied request with a valid token ${expected} while Redis is down (store.unavailable: ${policy})`, async () => {
+      if (!redis.running()) await redis.start();
+      const upstream = await startUpstream();
+      const sidecar = await startSidecar({
+        upstreamUrl: upstream.url,
+        config: { store: { driver: 'redis', url: redis.url, keyPrefix: `${policy}:`, unavailable: policy } },
+      });
+      try {
+        const user = await seedUser(sidecar, `outage-${policy}`, ['user']);
+        await request(sidecar.url).get('/api/items').set('Authorization', `Bearer ${user.token}`).expect(200);
+        await redis.stop();
+        await eventually(() => !sidecar.deps.store.isReady());
+        const seen = upstream.requests.length;
+        const response = await request(sidecar.url)
+          .get('/api/items')
+          .set('Authorization', `Bearer ${user.token}`);
+        assert.equal(response.status, expected, response.text);
+        if (expected === 503) {
+          assert.equal((response.body as { code?: string }).code, 'store_unavailable');
+          assert.equal(response.headers['retry-after'], '1');
+          assert.equal(upstream.requests.length, seen, 'never forwarded');
+        } else {
+          assert.ok(sidecar.logs.entries.some((line) => line.event === 'store.unavailable.served'));
+          const metrics = await request(sidecar.url).get('/metrics');
+          assert.match(metrics.text, /auth_sidecar_unchecked_sessions_total 1/);
+        }
+      } finally {
+        await sidecar.stop({ removeData: true });
+        await upstream.close();
+        if (!redis.running()) await redis.start();
+      }
+    });
+  }
 
   it('registers and logs in', async () => {
     const sidecar = await startSidecar({ config: { store: { driver: 'redis', url: redis.url } } });

@@ -21,6 +21,8 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty (nothing is saved). */
   start(): Promise<void>;
+  /** True between start() and stop(). */
+  running(): boolean;
   /** Stops it and removes its folder. */
   cleanup(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startRedisServer(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}/0`,
     stop,
     start,
+    running: () => child !== undefined && child.exitCode === null,
     async cleanup() {
       await stop();
       await rm(dir, { recursive: true, force: true });

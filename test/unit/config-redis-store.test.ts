@@ -33,10 +33,11 @@ describe('the redis store config', () => {
     return err.message;
   }
 
-  it('fills in the url and key prefix of the redis driver', async () => {
+  it('fills in the url, key prefix and outage policy of the redis driver', async () => {
     const { config } = await load('store: { driver: redis }\n');
     assert.deepEqual(config.store, {
       driver: 'redis',
+      unavailable: 'fail-closed',
       url: 'redis://127.0.0.1:6379/0',
       keyPrefix: 'auth-sidecar:',
     });
