@@ -17,6 +17,7 @@ import { createDecider, type Decider } from './pipeline/decide.js';
 import type { IdentityHeaderNames } from './pipeline/mutate.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { compileRules } from './pipeline/rules.js';
+import { connectRedisClient } from './store/redis-client.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
 import { createAccessTokens, type AccessTokens } from './tokens/access-token.js';
@@ -91,13 +92,18 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     decideCanonical: (target, method, authorization) =>
       current.decideCanonical(target, method, authorization),
   };
+  // With a shared store, attempts are counted where every replica sees them.
+  const counters =
+    config.store.driver === 'redis'
+      ? { client: await connectRedisClient(config.store.url), keyPrefix: config.store.keyPrefix }
+      : undefined;
   const authDeps = {
     config,
     store,
     accessTokens,
     verifySession,
     passwords: createPasswordHasher({ cost: config.passwords.bcryptCost, engine: bcryptPool }),
-    limiters: createAuthLimiters(config.limits),
+    limiters: createAuthLimiters(config.limits, counters),
     audit: createAudit(logger, metrics.authEvent),
     logger,
     now,
@@ -119,6 +125,7 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
       roles: config.identity.rolesHeader.toLowerCase(),
     },
     async close() {
+      counters?.client.disconnect();
       await bcryptPool.close();
       await store.close();
     },

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import { ProblemError } from '../errors.js';
 
@@ -22,27 +23,51 @@ export interface AuthLimiters {
   readonly registerPerIp: AttemptLimiter;
 }
 
-export function createAuthLimiters(limits: Config['limits']): AuthLimiters {
+/** Where attempts are counted: in this process, or in Redis, shared by every replica. */
+export interface SharedCounters {
+  readonly client: Redis;
+  readonly keyPrefix: string;
+}
+
+export function createAuthLimiters(limits: Config['limits'], shared?: SharedCounters): AuthLimiters {
+  const limiter = (name: string, points: number, windowMs: number) =>
+    createAttemptLimiter(name, points, windowMs, shared);
   return {
-    loginPerUsername: createAttemptLimiter('login:user', limits.login.perUsername, limits.login.window),
-    loginPerIp: createAttemptLimiter('login:ip', limits.login.perIp, limits.login.window),
-    registerPerIp: createAttemptLimiter('register:ip', limits.register.perIp, limits.register.window),
+    loginPerUsername: limiter('login:user', limits.login.perUsername, limits.login.window),
+    loginPerIp: limiter('login:ip', limits.login.perIp, limits.login.window),
+    registerPerIp: limiter('register:ip', limits.register.perIp, limits.register.window),
   };
 }
 
-function createAttemptLimiter(keyPrefix: string, points: number, windowMs: number): AttemptLimiter {
-  const limiter = new RateLimiterMemory({ keyPrefix, points, duration: Math.ceil(windowMs / 1000) });
+function createAttemptLimiter(
+  name: string,
+  points: number,
+  windowMs: number,
+  shared: SharedCounters | undefined,
+): AttemptLimiter {
+  const duration = Math.ceil(windowMs / 1000);
+  const limiter = shared
+    ? new RateLimiterRedis({
+        storeClient: shared.client,
+        keyPrefix: `${shared.keyPrefix}limit:${name}`,
+        points,
+        duration,
+        rejectIfRedisNotReady: true,
+      })
+    : new RateLimiterMemory({ keyPrefix: name, points, duration });
   return {
     async consume(key) {
       try {
         await limiter.consume(key);
       } catch (err) {
         if (err instanceof RateLimiterRes) throw tooManyRequests(err.msBeforeNext);
-        throw err;
+        throw countersUnavailable(err);
       }
     },
     async refund(key) {
-      await limiter.reward(key, 1);
+      await limiter.reward(key, 1).catch((err: unknown) => {
+        throw countersUnavailable(err);
+      });
     },
     async reset(key) {
       await limiter.delete(key);
@@ -54,5 +79,13 @@ function tooManyRequests(msBeforeNext: number): ProblemError {
   const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new ProblemError('too_many_requests', `Too many attempts; try again in ${seconds} s.`, {
     headers: { 'Retry-After': String(seconds) },
+  });
+}
+
+/** Shared counters that cannot be reached: the attempt can be neither counted nor let through. */
+function countersUnavailable(cause: unknown): ProblemError {
+  return new ProblemError('store_unavailable', 'The attempt counters are unreachable; try again shortly.', {
+    headers: { 'Retry-After': '1' },
+    cause,
   });
 }

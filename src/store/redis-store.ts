@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
 import { ProblemError } from '../errors.js';
 import { StoreOpenError } from './lowdb-store.js';
+import { createRedisClient } from './redis-client.js';
 import { REDIS_SCRIPTS, type RedisScriptName } from './redis-scripts.js';
 import type { CreateUserResult, RotateResult, Store, UserRecord } from './types.js';
 
@@ -36,9 +36,6 @@ interface Mirror {
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
-/** Backoff of reconnection attempts: 100 ms more each time, at most 2 s. */
-export const redisRetryDelay = (attempt: number): number => Math.min(attempt * 100, 2000);
-
 const PRUNE_INTERVAL_MS = 60_000;
 
 /**
@@ -57,16 +54,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   const now = options.now ?? Date.now;
   const channel = `${prefix}events`;
   const where = redactedUrl(options.url);
-  const connection: RedisOptions = {
-    retryStrategy: redisRetryDelay,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
-    autoResubscribe: false,
-    connectTimeout: 2000,
-  };
-  const command = new Redis(options.url, connection);
-  const subscriber = new Redis(options.url, connection);
+  const command = createRedisClient(options.url);
+  const subscriber = createRedisClient(options.url);
   for (const [name, lua] of Object.entries(REDIS_SCRIPTS))
     command.defineCommand(name, { numberOfKeys: 0, lua });
   const script = (name: RedisScriptName): ScriptCall =>

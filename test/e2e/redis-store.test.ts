@@ -232,6 +232,35 @@ describe('a sidecar on the redis store', { skip: redisSkipReason }, () => {
     });
   }
 
+  it('counts failed logins spread over two replicas toward one per-username limit', async () => {
+    if (!redis.running()) await redis.start();
+    const config = {
+      store: { driver: 'redis', url: redis.url, keyPrefix: 'limits:' },
+      limits: { login: { perUsername: 3, perIp: 1000 } },
+    };
+    const a = await startSidecar({ config });
+    const b = await startSidecar({ config });
+    try {
+      await register(a.url, 'hedy');
+      const guess = (sidecar: typeof a) =>
+        request(sidecar.url)
+          .post('/auth/login')
+          .set(JSON_HEADERS)
+          .send({ username: 'hedy', password: 'wrong-guess-1' });
+      const statuses = [];
+      for (const sidecar of [a, b, a, b]) statuses.push((await guess(sidecar)).status);
+      assert.deepEqual(statuses, [401, 401, 401, 429]);
+      const right = await request(a.url)
+        .post('/auth/login')
+        .set(JSON_HEADERS)
+        .send({ username: 'hedy', password: 'correct-horse-1' });
+      assert.equal(right.status, 429, 'past the limit even the right password waits');
+    } finally {
+      await a.stop({ removeData: true });
+      await b.stop({ removeData: true });
+    }
+  });
+
   it('registers and logs in', async () => {
     const sidecar = await startSidecar({ config: { store: { driver: 'redis', url: redis.url } } });
     try {

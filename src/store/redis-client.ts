@@ -1,0 +1,38 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** Backoff of reconnection attempts: 100 ms more each time, at most 2 s. */
+export const redisRetryDelay = (attempt: number): number => Math.min(attempt * 100, 2000);
+
+/**
+ * Every connection fails fast during an outage (no offline queue, no retries per request) and
+ * never resends a command whose answer was lost: a resent rotation would look like a replay.
+ */
+export const REDIS_CONNECTION_OPTIONS: RedisOptions = {
+  retryStrategy: redisRetryDelay,
+  maxRetriesPerRequest: 0,
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  autoResubscribe: false,
+  connectTimeout: 2000,
+};
+
+export function createRedisClient(url: string): Redis {
+  return new Redis(url, REDIS_CONNECTION_OPTIONS);
+}
+
+/** A client that is ready for commands; rejects when the server does not answer within `timeoutMs`. */
+export async function connectRedisClient(url: string, timeoutMs = 5000): Promise<Redis> {
+  const client = createRedisClient(url);
+  if (client.status === 'ready') return client;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.disconnect();
+      reject(new Error(`Redis did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return client;
+}
