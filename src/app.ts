@@ -104,16 +104,15 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     stripHeaders(req.headers, peerTrusted);
     const target = canonicalizeTarget(req.url ?? '/');
     if (target.ok && serveOwnPath(req, res, context, target.path, target.query, original)) return;
-    const storeDown = !deps.store.isReady();
-    if (storeDown && outagePolicy === 'fail-closed') {
-      context.reason = 'store_unavailable';
-      sendProblem(res, STORE_UNAVAILABLE, context.id);
-      return;
-    }
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
     record(context, decision, metrics);
-    if (storeDown && decision.outcome === 'allow' && decision.identity) {
-      // serve-verified: the token is valid, but a revocation made elsewhere cannot be seen now.
+    if (decision.outcome === 'allow' && decision.identity && !deps.store.isReady()) {
+      // The token is valid, but a revocation made on another replica cannot be seen now.
+      if (outagePolicy === 'fail-closed') {
+        context.reason = 'store_unavailable';
+        sendProblem(res, STORE_UNAVAILABLE, context.id);
+        return;
+      }
       logger.warn(
         { reqId: context.id, event: 'store.unavailable.served', userId: decision.identity.id },
         'forwarded without a session check',

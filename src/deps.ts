@@ -40,7 +40,7 @@ export interface Deps {
   readonly isTrustedProxy: ProxyTrust;
   readonly now: () => number;
   readonly metrics: Metrics;
-  /** Stops the bcrypt threads and closes the store. */
+  /** Stops the bcrypt threads, closes the store and the shared counters' connection. */
   close(): Promise<void>;
 }
 
