@@ -99,11 +99,12 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
       return;
     }
     const peerTrusted = isTrustedProxy(req.socket.remoteAddress ?? '', 0);
-    // Forward-auth input; the stripping below removes these headers from every request.
-    const original = originalRequestOf(req.headers);
-    stripHeaders(req.headers, peerTrusted);
     const target = canonicalizeTarget(req.url ?? '/');
-    if (target.ok && serveOwnPath(req, res, context, target.path, target.query, original)) return;
+    const matchPath = target.ok ? (caseInsensitive ? target.path.toLowerCase() : target.path) : undefined;
+    // Forward-auth's input is in headers the stripping removes; only its own path reads them first.
+    const original = matchPath === FORWARD_AUTH_PATH ? originalRequestOf(req.headers) : undefined;
+    stripHeaders(req.headers, peerTrusted);
+    if (target.ok && serveOwnPath(req, res, context, target, matchPath ?? target.path, original)) return;
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
     record(context, decision, metrics);
     if (decision.outcome === 'allow' && decision.identity && !deps.store.isReady()) {
@@ -143,12 +144,12 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     req: IncomingMessage,
     res: ServerResponse,
     context: RequestContext,
-    path: string,
-    query: string,
-    original: OriginalRequest,
+    { path, query }: { readonly path: string; readonly query: string },
+    matchPath: string,
+    original: OriginalRequest | undefined,
   ): boolean {
-    const matchPath = caseInsensitive ? path.toLowerCase() : path;
-    if (matchPath === FORWARD_AUTH_PATH) {
+    // Read only on forward-auth's own path.
+    if (original) {
       context.path = FORWARD_AUTH_PATH;
       const decision = verifyForProxy(req, res, original, context);
       if (decision) record(context, decision, metrics);

@@ -3,10 +3,11 @@
  * request, decided by the proxy's own `decide()` for a user with the given roles, or anonymously.
  */
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { ROLE_NAME, type RuleConfig } from '../config/schema.js';
+import type { RuleConfig } from '../config/schema.js';
 import type { Decision } from '../pipeline/decide.js';
 import { decideAs, type PolicyRequest } from '../pipeline/policy.js';
 import { compileRules } from '../pipeline/rules.js';
+import { invalidRoleOption } from './role-option.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { reportStartupError } from './report-config-error.js';
 
@@ -61,12 +62,9 @@ export async function explain(options: ExplainOptions, io: CliIo): Promise<numbe
     writeLine(io.stderr, 'auth-sidecar: explain takes --role or --anonymous, not both');
     return EXIT.usage;
   }
-  const invalidRole = options.roles.find((role) => !ROLE_NAME.test(role));
-  if (invalidRole !== undefined) {
-    writeLine(
-      io.stderr,
-      `auth-sidecar: --role ${invalidRole}: expected letters, digits and . _ : / - (no commas or spaces)`,
-    );
+  const roleProblem = invalidRoleOption(options.roles);
+  if (roleProblem !== undefined) {
+    writeLine(io.stderr, roleProblem);
     return EXIT.usage;
   }
   let loaded;

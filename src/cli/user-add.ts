@@ -2,8 +2,8 @@ import { text } from 'node:stream/consumers';
 import { createPasswordHasher, findPasswordProblem, inlineBcrypt } from '../auth/passwords.js';
 import { normalizeUsername } from '../auth/username.js';
 import { loadConfig } from '../config/load.js';
-import { ROLE_NAME } from '../config/schema.js';
 import { openStore } from '../store/open-store.js';
+import { invalidRoleOption } from './role-option.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { reportStartupError } from './report-config-error.js';
 
@@ -28,12 +28,9 @@ export async function userAdd(options: UserAddOptions, io: CliIo): Promise<numbe
     );
     return EXIT.usage;
   }
-  const invalidRole = options.roles.find((role) => !ROLE_NAME.test(role));
-  if (invalidRole !== undefined) {
-    writeLine(
-      io.stderr,
-      `auth-sidecar: --role ${invalidRole}: expected letters, digits and . _ : / - (no commas or spaces)`,
-    );
+  const roleProblem = invalidRoleOption(options.roles);
+  if (roleProblem !== undefined) {
+    writeLine(io.stderr, roleProblem);
     return EXIT.usage;
   }
 
