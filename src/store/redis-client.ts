@@ -6,6 +6,9 @@ export const redisRetryDelay = (attempt: number): number => Math.min(attempt * 1
 /**
  * Every connection fails fast during an outage (no offline queue, no retries per request) and
  * never resends a command whose answer was lost: a resent rotation would look like a replay.
+ * A server that accepts connections but stops answering (hung, or a path that drops packets
+ * without a reset) counts as down: a connection that waits on an answer for `socketTimeout` is
+ * dropped and opened again, failing the commands it carried.
  */
 export const REDIS_CONNECTION_OPTIONS: RedisOptions = {
   retryStrategy: redisRetryDelay,
@@ -14,6 +17,7 @@ export const REDIS_CONNECTION_OPTIONS: RedisOptions = {
   autoResendUnfulfilledCommands: false,
   autoResubscribe: false,
   connectTimeout: 2000,
+  socketTimeout: 2000,
 };
 
 export function createRedisClient(url: string): Redis {

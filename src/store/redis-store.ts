@@ -37,6 +37,11 @@ interface Mirror {
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 const PRUNE_INTERVAL_MS = 60_000;
+/**
+ * An idle connection to a server that stopped answering would look healthy for ever; a PING on
+ * each one this often lets the socket timeout notice, so readiness falls without traffic.
+ */
+const HEARTBEAT_INTERVAL_MS = 1000;
 
 /**
  * The shared store: users, refresh tokens and revocations live in Redis, and every change is one
@@ -194,9 +199,15 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     for (const [tokenId, expiresAt] of mirror.revoked) if (expiresAt <= at) mirror.revoked.delete(tokenId);
   }, PRUNE_INTERVAL_MS).unref();
 
+  const heartbeatTimer = setInterval(() => {
+    for (const client of [command, subscriber])
+      if (client.status === 'ready') client.ping().catch(() => undefined);
+  }, HEARTBEAT_INTERVAL_MS).unref();
+
   async function quit(): Promise<void> {
     closed = true;
     clearInterval(pruneTimer);
+    clearInterval(heartbeatTimer);
     clearTimeout(retryTimer);
     await Promise.all(
       [command, subscriber].map(async (client) => {

@@ -21,6 +21,10 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty (nothing is saved). */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): it keeps its connections and data but answers nothing. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   /** True between start() and stop(). */
   running(): boolean;
   /** Stops it and removes its folder. */
@@ -59,6 +63,7 @@ export async function startRedisServer(): Promise<TestRedis> {
     child = undefined;
     if (!running || running.exitCode !== null) return;
     const exited = once(running, 'exit');
+    running.kill('SIGCONT');
     running.kill('SIGTERM');
     await exited;
   }
@@ -69,6 +74,8 @@ export async function startRedisServer(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}/0`,
     stop,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     running: () => child !== undefined && child.exitCode === null,
     async cleanup() {
       await stop();
