@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_REDIS_KEY_PREFIX } from '../config/schema.js';
 import { packageVersion } from '../runtime.js';
 import { checkConfig } from './check-config.js';
 import { explain } from './explain.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { serve } from './serve.js';
+import { storeMigrate } from './store-migrate.js';
 import { testConfig } from './test-config.js';
 import { USAGE } from './usage.js';
 import { userAdd } from './user-add.js';
@@ -25,6 +27,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         'password-stdin': { type: 'boolean' },
         anonymous: { type: 'boolean' },
         json: { type: 'boolean' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'key-prefix': { type: 'string' },
       },
     });
   } catch (err) {
@@ -70,6 +75,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           roles: values.role ?? [],
           passwordStdin: values['password-stdin'] ?? false,
         },
+        io,
+      );
+    case 'store migrate':
+      return storeMigrate(
+        { from: values.from, to: values.to, keyPrefix: values['key-prefix'] ?? DEFAULT_REDIS_KEY_PREFIX },
         io,
       );
     default:

@@ -6,6 +6,7 @@ Commands:
   test-config                Run the policy tests of the config file (tests:) and exit
   explain METHOD PATH        Show the canonical path, the rule and the outcome of a request
   user add                   Create a user in the store
+  store migrate              Copy a lowdb store into Redis (safe to run again)
 
 Options:
   --config PATH              Config file (default: env AUTH_SIDECAR_CONFIG, else config/auth-sidecar.yaml)
@@ -17,6 +18,11 @@ user add options:
   --role ROLE                Role to grant; repeat for more than one
   --password-stdin           Read the password from standard input
 
+store migrate options:
+  --from lowdb:PATH          The store file to copy (read only; a sidecar may be serving from it)
+  --to redis://HOST:PORT/DB  The Redis server (default: env REDIS_URL, the only place for a password)
+  --key-prefix PREFIX        store.keyPrefix of the sidecars that will use it (default auth-sidecar:)
+
 explain options:
   --role ROLE                Decide as a user with this role (valid token); repeat for more than one
   --anonymous                Decide without a token (the default when no --role is given)
@@ -26,5 +32,6 @@ Environment:
   JWT_SECRET                 HS256 signing secret, at least 32 bytes (required by serve)
   PORT                       Overrides listen.port
   UPSTREAM_URL               Overrides upstream.url
+  REDIS_URL                  Overrides store.url of the redis store; may carry a password
   AUTH_SIDECAR_CONFIG        Config file path when --config is not given
 `;

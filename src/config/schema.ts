@@ -163,6 +163,8 @@ const redisUrl = z
     }
   });
 
+export const DEFAULT_REDIS_KEY_PREFIX = 'auth-sidecar:';
+
 const redisStoreSchema = z.strictObject({
   driver: z.literal('redis', { error: 'expected redis' }).describe('Store driver.'),
   url: redisUrl
@@ -173,7 +175,7 @@ const redisStoreSchema = z.strictObject({
   keyPrefix: z
     .string()
     .min(1)
-    .default('auth-sidecar:')
+    .default(DEFAULT_REDIS_KEY_PREFIX)
     .describe('Prefix of every key and of the events channel, so that several sidecars can share a server.'),
   unavailable: z
     .enum(['fail-closed', 'serve-verified'], { error: 'expected fail-closed or serve-verified' })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
@@ -9,16 +9,13 @@ import type {
   NewRefreshToken,
   NewUser,
   RefreshTokenRecord,
+  RevokedAccessToken,
   RotateResult,
   Store,
+  StoreSnapshot,
   UserChanges,
   UserRecord,
 } from './types.js';
-
-interface RevokedAccessToken {
-  readonly tokenId: string;
-  readonly expiresAt: number;
-}
 
 interface StoreFile {
   version: 1;
@@ -251,6 +248,27 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
       },
     },
   };
+}
+
+/**
+ * Reads a store file without opening it as a store: nothing is written, so it is safe while a
+ * sidecar serves from the same file (whose writes replace it whole, by rename).
+ */
+export async function readLowdbSnapshot(path: string): Promise<StoreSnapshot> {
+  let text;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new StoreOpenError(path, `cannot read the store file: ${(err as Error).message}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new StoreOpenError(path, `not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const file = validateStoreFile(path, parsed);
+  return { ...file, users: file.users.map(withDefaults) };
 }
 
 function jsonOf(list: UserRecord[]): { readonly list: UserRecord[]; readonly json: string } {

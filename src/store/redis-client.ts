@@ -24,19 +24,26 @@ export function createRedisClient(url: string): Redis {
   return new Redis(url, REDIS_CONNECTION_OPTIONS);
 }
 
-/** A client that is ready for commands; rejects when the server does not answer within `timeoutMs`. */
+/**
+ * A client that is ready for commands; rejects when the server does not answer within `timeoutMs`,
+ * with the last connection error (refused, NOAUTH, ...) in the message.
+ */
 export async function connectRedisClient(url: string, timeoutMs = 5000): Promise<Redis> {
   const client = createRedisClient(url);
-  if (client.status === 'ready') return client;
+  let lastError: Error | undefined;
+  const noteError = (err: Error) => (lastError = err);
+  client.on('error', noteError);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.disconnect();
-      reject(new Error(`Redis did not answer within ${timeoutMs} ms`));
+      const reason = lastError ? `: ${lastError.message}` : '';
+      reject(new Error(`Redis did not answer within ${timeoutMs} ms${reason}`));
     }, timeoutMs);
     client.once('ready', () => {
       clearTimeout(timer);
       resolve();
     });
   });
+  client.off('error', noteError);
   return client;
 }

@@ -164,6 +164,76 @@ redis.call('PUBLISH', p .. 'events', cjson.encode({ type = 'revoked', id = ARGV[
 return 1
 `;
 
+/**
+ * `store migrate`. ARGV: prefix, id, username, user JSON, tokenVersion. Every change bumps a
+ * user's token version, so the copy with the higher one is the newer: a re-run brings over what
+ * changed in the source since, and never rolls back what changed in Redis. Returns 'copied',
+ * 'updated', 'current', or 'conflict' when the name belongs to another user here.
+ */
+const IMPORT_USER = `
+local p, id, name, body, version = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local owner = redis.call('HGET', p .. 'usernames', name)
+if owner and owner ~= id then return 'conflict' end
+local current = redis.call('HGET', p .. 'users', id)
+local outcome = 'copied'
+if current then
+  local user = cjson.decode(current)
+  if user.username ~= name then return 'conflict' end
+  if (user.tokenVersion or 0) >= version then return 'current' end
+  outcome = 'updated'
+end
+redis.call('HSET', p .. 'usernames', name, id)
+redis.call('HSET', p .. 'users', id, body)
+local user = cjson.decode(body)
+redis.call('PUBLISH', p .. 'events', cjson.encode({
+  type = 'user', id = id, disabled = user.disabled, tokenVersion = user.tokenVersion,
+}))
+return outcome
+`;
+
+/**
+ * `store migrate`. ARGV: prefix, token hash, userId, familyId, issuedAt, expiresAt, usedAt or '',
+ * revokedAt or ''. A token already here only gains the source's usedAt or revokedAt. Returns
+ * 'copied', 'updated', 'current', or 'orphan' when its user is not here.
+ */
+const IMPORT_REFRESH_TOKEN = `${HELPERS}
+local p, hash, userId = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HEXISTS', p .. 'users', userId) == 0 then return 'orphan' end
+local key = p .. 'rt:' .. hash
+local outcome = 'current'
+if not redis.call('GET', key) then
+  addToken(p, hash, userId, ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]))
+  outcome = 'copied'
+end
+local token = cjson.decode(redis.call('GET', key))
+for field, value in pairs({ usedAt = ARGV[7], revokedAt = ARGV[8] }) do
+  if value ~= '' and token[field] == nil then
+    token[field] = tonumber(value)
+    if outcome == 'current' then outcome = 'updated' end
+  end
+end
+if outcome ~= 'current' then redis.call('SET', key, cjson.encode(token), 'KEEPTTL') end
+return outcome
+`;
+
+/** `store migrate`. ARGV: prefix, token id, expiresAt. Returns 'copied' or 'current'. */
+const IMPORT_REVOCATION = `
+local p, key = ARGV[1], ARGV[1] .. 'revoked:' .. ARGV[2]
+if redis.call('EXISTS', key) == 1 then return 'current' end
+redis.call('SET', key, ARGV[3])
+redis.call('PEXPIREAT', key, ARGV[3])
+redis.call('PUBLISH', p .. 'events', cjson.encode({ type = 'revoked', id = ARGV[2], expiresAt = tonumber(ARGV[3]) }))
+return 'copied'
+`;
+
+export const REDIS_IMPORT_SCRIPTS = {
+  authSidecarImportUser: IMPORT_USER,
+  authSidecarImportRefreshToken: IMPORT_REFRESH_TOKEN,
+  authSidecarImportRevocation: IMPORT_REVOCATION,
+} as const;
+
+export type RedisImportScriptName = keyof typeof REDIS_IMPORT_SCRIPTS;
+
 export const REDIS_SCRIPTS = {
   authSidecarCreateUser: CREATE_USER,
   authSidecarUpdateUser: UPDATE_USER,

@@ -89,6 +89,19 @@ export interface RefreshTokenStore {
   revokeFamilyOf(tokenHash: string, userId: string, now: number): Promise<boolean>;
 }
 
+/** An access token refused until `expiresAt` (ms since the epoch). */
+export interface RevokedAccessToken {
+  readonly tokenId: string;
+  readonly expiresAt: number;
+}
+
+/** Everything a store holds, as `store migrate` reads it from one store to copy into another. */
+export interface StoreSnapshot {
+  readonly users: readonly UserRecord[];
+  readonly refreshTokens: readonly RefreshTokenRecord[];
+  readonly revokedAccessTokens: readonly RevokedAccessToken[];
+}
+
 /** Access tokens refused before their expiry (logout). */
 export interface AccessTokenRevocations {
   /** Refuses the token until `expiresAt` (ms since the epoch); the caller includes any clock leeway. */
