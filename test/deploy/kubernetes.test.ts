@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import {
+  PodDisruptionBudget,
+  type IPodDisruptionBudget,
+} from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { Secret, type ISecret } from 'kubernetes-models/v1/Secret';
@@ -21,10 +25,8 @@ import {
   readYamlDocuments,
   startProcess,
   userOf,
-  workdirOf,
   type DockerStage,
   type StartedProcess,
-  lowdbStorePathOf,
 } from '../helpers/deploy-files.js';
 import { TEST_JWT_SECRET } from '../helpers/sidecar.js';
 
@@ -36,6 +38,7 @@ const MODELS: Readonly<Record<string, (data: never) => { validate(): void }>> = 
   'v1/Secret': (data: ISecret) => new Secret(data),
   'v1/Service': (data: IService) => new Service(data),
   'apps/v1/Deployment': (data: IDeployment) => new Deployment(data),
+  'policy/v1/PodDisruptionBudget': (data: IPodDisruptionBudget) => new PodDisruptionBudget(data),
 };
 
 interface Manifest {
@@ -67,6 +70,7 @@ describe('Kubernetes example (deploy/kubernetes)', () => {
   const service = only<IService>('Service');
   const configMap = only<IConfigMap>('ConfigMap');
   const secret = only<ISecret>('Secret');
+  const budget = only<IPodDisruptionBudget>('PodDisruptionBudget');
   const pod = deployment.spec?.template.spec;
   const containers = pod?.containers ?? [];
   const sidecar = containers.find((container) => container.name === 'auth-sidecar') as IContainer;
@@ -74,7 +78,10 @@ describe('Kubernetes example (deploy/kubernetes)', () => {
   const runtime = parseDockerfile(readRepoFile('Dockerfile')).at(-1) as DockerStage;
   const imageEnv = envOf(runtime);
   const { version } = JSON.parse(readRepoFile('package.json')) as { version: string };
-  /** The config of the ConfigMap, loaded by the sidecar's loader with the container's environment. */
+  /**
+   * The config of the ConfigMap, loaded by the sidecar's loader with the container's environment:
+   * its literal values, and the Secret's placeholders for the variables it takes from the Secret.
+   */
   let loaded: LoadedConfig;
   let tempDir: string;
   const started: StartedProcess[] = [];
@@ -83,7 +90,12 @@ describe('Kubernetes example (deploy/kubernetes)', () => {
     tempDir = await mkdtemp(join(tmpdir(), 'auth-sidecar-k8s-'));
     const configFile = join(tempDir, 'auth-sidecar.yaml');
     await writeFile(configFile, configMap.data?.['auth-sidecar.yaml'] ?? '');
-    const env = Object.fromEntries((sidecar.env ?? []).map((variable) => [variable.name, variable.value]));
+    const env = Object.fromEntries(
+      (sidecar.env ?? []).map((variable) => {
+        const key = variable.valueFrom?.secretKeyRef?.key;
+        return [variable.name, key === undefined ? variable.value : secret.stringData?.[key]];
+      }),
+    );
     loaded = await loadConfig({ path: configFile, env: { ...env, JWT_SECRET: TEST_JWT_SECRET } });
   });
   after(async () => {
@@ -112,10 +124,53 @@ describe('Kubernetes example (deploy/kubernetes)', () => {
     assert.ok(loaded.config.rules.length > 0);
   });
 
-  it('runs one replica, replaced by Recreate: the embedded store belongs to one process', () => {
-    assert.equal(deployment.spec?.replicas, 1);
-    assert.equal(deployment.spec?.strategy?.type, 'Recreate');
-    assert.equal(loaded.config.store.driver, 'lowdb');
+  it('runs 3 replicas on the shared Redis store, replaced by a rolling update that keeps all 3 ready', () => {
+    assert.equal(loaded.config.store.driver, 'redis', 'the embedded lowdb store belongs to one process');
+    assert.equal(deployment.spec?.replicas, 3);
+    assert.equal(deployment.spec?.strategy?.type, 'RollingUpdate');
+    assert.equal(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable, 0);
+    assert.ok(Number(deployment.spec?.strategy?.rollingUpdate?.maxSurge) >= 1, 'a new pod first');
+  });
+
+  it("gives the application's keys their own prefix on Redis, and fails closed while Redis is unreachable", () => {
+    const { store } = loaded.config;
+    assert.ok(store.driver === 'redis');
+    const appName = deployment.metadata?.labels?.['app.kubernetes.io/name'];
+    assert.equal(store.keyPrefix, `${appName}:`);
+    assert.equal(store.unavailable, 'fail-closed');
+  });
+
+  it('takes REDIS_URL from the Secret, which overrides store.url; no password in the ConfigMap', () => {
+    const placeholder = secret.stringData?.REDIS_URL ?? '';
+    assert.ok(loaded.config.store.driver === 'redis');
+    assert.equal(loaded.config.store.url, placeholder, 'env REDIS_URL wins');
+    assert.match(new URL(placeholder).hostname, /\.invalid$/, 'a placeholder that cannot reach a server');
+    const text = configMap.data?.['auth-sidecar.yaml'] ?? '';
+    assert.doesNotMatch(text, /rediss?:\/\/[^\s]*@/, 'no credentials in the ConfigMap');
+    assert.match(
+      readRepoFile(posix.join(FOLDER, 'secret.yaml')),
+      /--from-literal=REDIS_URL=/,
+      'secret.yaml shows how to create the Secret with both keys',
+    );
+  });
+
+  it('keeps a voluntary disruption to one pod at a time, and spreads the replicas over nodes', () => {
+    const labels = deployment.spec?.template.metadata?.labels ?? {};
+    const replicas = deployment.spec?.replicas ?? 0;
+    const selectors = [
+      budget.spec?.selector?.matchLabels ?? {},
+      ...(pod?.topologySpreadConstraints ?? []).map((c) => c.labelSelector?.matchLabels ?? {}),
+    ];
+    assert.equal(selectors.length, 2, 'a PodDisruptionBudget and one topology spread constraint');
+    for (const selector of selectors) {
+      assert.ok(Object.keys(selector).length > 0);
+      for (const [key, value] of Object.entries(selector)) assert.equal(labels[key], value, key);
+    }
+    assert.equal(budget.spec?.maxUnavailable, 1, 'a drain can go on, one pod at a time');
+    assert.ok(replicas - 1 >= 2, 'two replicas keep serving');
+    const [spread] = pod?.topologySpreadConstraints ?? [];
+    assert.equal(spread?.topologyKey, 'kubernetes.io/hostname');
+    assert.equal(spread?.whenUnsatisfiable, 'ScheduleAnyway', 'a one-node cluster still runs all 3');
   });
 
   it('selects the pod it defines, by the labels the pod carries', () => {
@@ -163,14 +218,18 @@ describe('Kubernetes example (deploy/kubernetes)', () => {
       assert.equal(container.image, `auth-sidecar:${version}`, container.name);
   });
 
-  it('sets only environment variables the sidecar reads on the sidecar, JWT_SECRET from the Secret', () => {
+  it('sets only environment variables the sidecar reads on the sidecar, JWT_SECRET and REDIS_URL from the Secret', () => {
     const known = appEnvNames();
     for (const variable of sidecar.env ?? []) assert.ok(known.includes(variable.name), variable.name);
-    const jwt = sidecar.env?.find((variable) => variable.name === 'JWT_SECRET');
-    assert.equal(jwt?.value, undefined, 'never a literal value');
-    const ref = jwt?.valueFrom?.secretKeyRef;
-    assert.equal(ref?.name, secret.metadata?.name);
-    assert.ok(ref?.key !== undefined && ref.key in (secret.stringData ?? {}), `the Secret has ${ref?.key}`);
+    for (const name of ['JWT_SECRET', 'REDIS_URL']) {
+      const variable = sidecar.env?.find((v) => v.name === name);
+      assert.ok(variable, name);
+      assert.equal(variable.value, undefined, `${name}: never a literal value`);
+      const ref = variable.valueFrom?.secretKeyRef;
+      assert.equal(ref?.name, secret.metadata?.name, name);
+      assert.equal(ref?.optional, undefined, `${name}: the pod does not start without it`);
+      assert.ok(ref?.key !== undefined && ref.key in (secret.stringData ?? {}), `the Secret has ${ref?.key}`);
+    }
   });
 
   it("refuses to start with secret.yaml's placeholder, so applying it as is cannot go unnoticed", async () => {
@@ -189,16 +248,12 @@ describe('Kubernetes example (deploy/kubernetes)', () => {
     assert.ok(posix.basename(configPath) in (configMap.data ?? {}));
   });
 
-  it('keeps the store on an emptyDir at the folder of store.path, and /tmp writable in each container', () => {
-    const storeFolder = posix.join(workdirOf(runtime), posix.dirname(lowdbStorePathOf(loaded)));
-    const data = sidecar.volumeMounts?.find((m) => m.mountPath === storeFolder);
-    assert.ok(data, `a volume at ${storeFolder}`);
-    assert.ok(pod?.volumes?.find((v) => v.name === data.name)?.emptyDir, 'an emptyDir');
-    assert.match(
-      readRepoFile(posix.join(FOLDER, 'deployment.yaml')),
-      /lost/,
-      'the manifest says the data is lost',
+  it('keeps nothing on the pod: only /tmp is writable, an emptyDir in each container', () => {
+    const writable = containers.flatMap((container) =>
+      (container.volumeMounts ?? []).filter((m) => m.readOnly !== true).map((m) => m.mountPath),
     );
+    assert.deepEqual(writable, ['/tmp', '/tmp'], 'no data volume: the store is Redis');
+    assert.ok(!(pod?.volumes ?? []).some((v) => v.persistentVolumeClaim), 'no PersistentVolumeClaim');
     assert.ok((imageEnv.NODE_COMPILE_CACHE ?? '').startsWith('/tmp/'));
     for (const container of containers) {
       const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');

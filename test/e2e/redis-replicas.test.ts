@@ -10,13 +10,12 @@ import { stringify } from 'yaml';
 import { assertInvalidToken, getWith, patchJson, postJson, deleteWith } from '../helpers/session-client.js';
 import { JSON_HEADERS, login, register, type Session } from '../helpers/auth-client.js';
 import {
-  findFreePort,
   makeWorkDir,
   placeFile,
   removeWorkDir,
   runCli,
-  startServe,
-  type ServeProcess,
+  serveOnFreePort,
+  type RunningServe,
 } from '../helpers/cli-process.js';
 import { assertNothingForwarded, assertRefused } from '../helpers/attack.js';
 import { redisSkipReason, startRedisServer, type TestRedis } from '../helpers/redis-server.js';
@@ -29,10 +28,8 @@ const PROPAGATION_BOUND_MS = 1000;
 /** Safety net so a hung child fails the test instead of the run; not a timing assertion. */
 const SAFETY = { timeout: 60_000 };
 
-interface Replica {
+interface Replica extends RunningServe {
   readonly name: string;
-  readonly url: string;
-  readonly process: ServeProcess;
 }
 
 /**
@@ -87,14 +84,7 @@ describe('two sidecar processes on one Redis', { skip: redisSkipReason }, () => 
   const env = () => ({ JWT_SECRET, REDIS_URL: redis.url });
 
   async function startReplica(name: string): Promise<Replica> {
-    const port = await findFreePort();
-    const process = startServe(['serve', '--config', CONFIG], {
-      cwd,
-      env: { ...env(), PORT: String(port) },
-    });
-    const url = `http://127.0.0.1:${port}`;
-    await process.waitForReady(url);
-    return { name, url, process };
+    return { name, ...(await serveOnFreePort(CONFIG, { cwd, env: env() })) };
   }
 
   async function addAdmin(): Promise<Session> {

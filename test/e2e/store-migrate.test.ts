@@ -8,14 +8,13 @@ import { stringify } from 'yaml';
 import { assertRefused } from '../helpers/attack.js';
 import { login, register, type Session } from '../helpers/auth-client.js';
 import {
-  findFreePort,
   makeWorkDir,
   placeFile,
   removeWorkDir,
   runCli,
-  startServe,
+  serveOnFreePort,
   type CliResult,
-  type ServeProcess,
+  type RunningServe,
 } from '../helpers/cli-process.js';
 import { redisSkipReason, startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 import { getWith, postJson } from '../helpers/session-client.js';
@@ -30,22 +29,24 @@ describe('store migrate', { skip: redisSkipReason }, () => {
   let redis: TestRedis;
   let upstream: TestUpstream;
   let cwd: string;
-  let lowdbSidecar: { url: string; process: ServeProcess };
-  let redisSidecar: { url: string; process: ServeProcess } | undefined;
+  let lowdbSidecar: RunningServe;
+  let redisSidecar: RunningServe | undefined;
   let alice: Session;
   let aliceRotated: Session;
   let bob: Session;
   let carol: Session;
 
-  async function serve(config: string): Promise<{ url: string; process: ServeProcess }> {
-    const port = await findFreePort();
-    const process = startServe(['serve', '--config', config], {
-      cwd,
-      env: { JWT_SECRET, PORT: String(port), REDIS_URL: redis.url },
-    });
-    const url = `http://127.0.0.1:${port}`;
-    await process.waitForReady(url);
-    return { url, process };
+  const serve = (config: string) =>
+    serveOnFreePort(config, { cwd, env: { JWT_SECRET, REDIS_URL: redis.url } });
+
+  async function changePassword(url: string, username: string, from: string, to: string): Promise<void> {
+    const session = await login(url, username, from);
+    await postJson(
+      url,
+      '/auth/password',
+      { currentPassword: from, newPassword: to },
+      session.accessToken,
+    ).expect(204);
   }
 
   function migrate(...extra: string[]): Promise<CliResult> {
@@ -154,21 +155,9 @@ describe('store migrate', { skip: redisSkipReason }, () => {
 
   it('is safe to run again: it brings over newer changes and never rolls back Redis', SAFETY, async () => {
     assert.ok(redisSidecar);
-    // Changed in the source since the first run: carol's password.
-    await postJson(
-      lowdbSidecar.url,
-      '/auth/password',
-      { currentPassword: 'correct-horse-1', newPassword: 'correct-horse-2' },
-      carol.accessToken,
-    ).expect(204);
-    // Changed in Redis since: bob's password.
-    const bobOnRedis = await login(redisSidecar.url, 'bob');
-    await postJson(
-      redisSidecar.url,
-      '/auth/password',
-      { currentPassword: 'correct-horse-1', newPassword: 'correct-horse-3' },
-      bobOnRedis.accessToken,
-    ).expect(204);
+    // Changed in the source since the first run: carol's password; in Redis: bob's.
+    await changePassword(lowdbSidecar.url, 'carol', 'correct-horse-1', 'correct-horse-2');
+    await changePassword(redisSidecar.url, 'bob', 'correct-horse-1', 'correct-horse-3');
 
     const result = await migrate();
     assert.equal(result.code, 0, result.stderr);

@@ -152,3 +152,20 @@ export function startServe(args: readonly string[], options: CliOptions): ServeP
     },
   };
 }
+
+export interface RunningServe {
+  readonly url: string;
+  readonly process: ServeProcess;
+}
+
+/** Starts `serve --config config` on a free port (env PORT) and waits until it is ready. */
+export async function serveOnFreePort(config: string, options: CliOptions): Promise<RunningServe> {
+  const port = await findFreePort();
+  const process = startServe(['serve', '--config', config], {
+    ...options,
+    env: { ...options.env, PORT: String(port) },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await process.waitForReady(url);
+  return { url, process };
+}
