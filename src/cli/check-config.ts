@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { formatConfigProblem } from '../config/config-error.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { findUnheldRoles } from '../pipeline/rule-lint.js';
+import { readLowdbSnapshot, StoreOpenError } from '../store/lowdb-store.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { reportStartupError } from './report-config-error.js';
 
@@ -53,24 +53,12 @@ async function roleWarnings(loaded: LoadedConfig): Promise<string[]> {
 
 /** Every role of every user in the store file, undefined without one, or why it could not be read. */
 async function readHeldRoles(storePath: string): Promise<ReadonlySet<string> | string | undefined> {
-  let text: string;
   try {
-    text = await readFile(storePath, 'utf8');
+    const { users } = await readLowdbSnapshot(storePath);
+    return new Set(users.flatMap((user) => user.roles));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return `cannot read the store file: ${(err as Error).message}`;
-  }
-  try {
-    const data = JSON.parse(text) as { users?: unknown };
-    const users: unknown[] = Array.isArray(data.users) ? data.users : [];
-    const roles = new Set<string>();
-    for (const user of users) {
-      const userRoles = (user as { roles?: unknown } | null)?.roles;
-      if (!Array.isArray(userRoles)) continue;
-      for (const role of userRoles) if (typeof role === 'string') roles.add(role);
-    }
-    return roles;
-  } catch {
-    return 'the store file is not valid JSON';
+    if (!(err instanceof StoreOpenError)) throw err;
+    if ((err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    return err.reason;
   }
 }

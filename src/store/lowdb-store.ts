@@ -26,7 +26,12 @@ interface StoreFile {
 
 /** The file could not be used as a store; start-up stops with this message. */
 export class StoreOpenError extends Error {
-  constructor(path: string, reason: string, options?: ErrorOptions) {
+  constructor(
+    path: string,
+    /** The message without the path. */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
     super(`${path}: ${reason}`, options);
     this.name = 'StoreOpenError';
   }
