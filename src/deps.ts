@@ -67,8 +67,8 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     now,
     onWrite: metrics.storeWritten,
     onReadyChange(ready, err) {
-      if (ready) logger.info({ event: 'store_ready' }, 'store available again');
-      else logger.warn({ event: 'store_unavailable', reason: err?.message }, 'store unavailable');
+      if (ready) logger.info({ event: 'store.ready' }, 'store available again');
+      else logger.warn({ event: 'store.unavailable', reason: err?.message }, 'store unavailable');
     },
   });
   const verifyToken = withVerifiedTokenCache((token) => accessTokens.verify(token), {

@@ -84,7 +84,12 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     const ready = isReady();
     if (ready !== wasReady) {
       wasReady = ready;
-      options.onReadyChange?.(ready, ready ? undefined : lastError);
+      options.onReadyChange?.(
+        ready,
+        ready ? undefined : (lastError ?? new Error('connection to Redis closed')),
+      );
+      // The next outage reports its own cause, not this one's.
+      lastError = undefined;
     }
   }
 

@@ -322,6 +322,17 @@ describe('two sidecar processes on one Redis', { skip: redisSkipReason }, () => 
       await getWith(a.url, '/api/items', after.accessToken).expect(200);
       assert.equal(a.process.child.exitCode, null, 'A never restarted');
       assert.equal(b.process.child.exitCode, null, 'B never restarted');
+      const events = a.process
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { event?: string; reason?: string });
+      const unavailable = events.find((line) => line.event === 'store.unavailable');
+      assert.ok(unavailable?.reason, 'the outage is logged with its cause');
+      assert.ok(
+        events.some((line) => line.event === 'store.ready'),
+        'and so is the recovery',
+      );
     },
   );
 });
