@@ -71,6 +71,7 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
       else logger.warn({ event: 'store.unavailable', reason: err?.message }, 'store unavailable');
     },
   });
+  metrics.watchStore(() => store.isReady());
   const verifyToken = withVerifiedTokenCache((token) => accessTokens.verify(token), {
     maxEntries: config.tokens.cacheSize,
     leewayMs: config.tokens.leeway,

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** How a proxied request was decided, as the metrics name it. */
 export type DecisionLabel = 'allowed' | 'unauthenticated' | 'forbidden' | 'invalid_request';
@@ -17,6 +17,8 @@ export interface Metrics {
   readonly configReloaded: (result: 'success' | 'failure') => void;
   /** A request forwarded while the store was unreachable, its session unchecked (serve-verified). */
   readonly servedUnchecked: () => void;
+  /** Reports the store's readiness, read at each scrape. */
+  readonly watchStore: (isReady: () => boolean) => void;
   /** The exposition text and its content type. */
   readonly render: () => Promise<{ readonly body: string; readonly contentType: string }>;
 }
@@ -75,6 +77,15 @@ export function createMetrics(): Metrics {
     help: 'Requests forwarded with a valid token while the store was unreachable (store.unavailable: serve-verified).',
     registers,
   });
+  let storeReady: () => boolean = () => false;
+  new Gauge({
+    name: 'auth_sidecar_store_up',
+    help: 'Whether the store can serve reads and writes (1) or not (0: Redis unreachable, or a file that cannot be written).',
+    registers,
+    collect() {
+      this.set(storeReady() ? 1 : 0);
+    },
+  });
   for (const result of ['hit', 'miss']) tokenCache.labels(result).inc(0);
   for (const result of ['success', 'failure']) reloads.labels(result).inc(0);
 
@@ -100,6 +111,7 @@ export function createMetrics(): Metrics {
     storeWritten: (seconds) => storeWrites.observe(seconds),
     configReloaded: (result) => reloads.labels(result).inc(),
     servedUnchecked: () => unchecked.inc(),
+    watchStore: (isReady) => void (storeReady = isReady),
     async render() {
       return { body: await registry.metrics(), contentType: registry.contentType };
     },

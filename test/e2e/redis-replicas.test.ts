@@ -314,9 +314,11 @@ describe('two sidecar processes on one Redis', { skip: redisSkipReason }, () => 
         await getWith(replica.url, '/api/items').expect(401);
       }
       assertNothingForwarded(upstream, forwarded);
+      assert.match((await request(a.url).get('/metrics')).text, /^auth_sidecar_store_up 0$/m);
 
       await redis.start(); // empty: the test server keeps nothing (--save "")
       for (const replica of [a, b]) await pollStatus(`${replica.url}/readyz`, 200);
+      assert.match((await request(a.url).get('/metrics')).text, /^auth_sidecar_store_up 1$/m);
       const after = await register(b.url, 'ida');
       await login(a.url, 'ida');
       await getWith(a.url, '/api/items', after.accessToken).expect(200);
