@@ -10,8 +10,14 @@
  *   6  memory growth over 200,000 requests
  *   7  the store with 10,000 users: start-up, sequential and concurrent token refreshes
  *
+ * Scenario 1 also runs against a second sidecar with the Redis store (a private redis-server),
+ * its rounds interleaved with the lowdb sidecar's; skipped when redis-server is not installed.
+ *
  * Every server and load generator is a process of its own. Prints a table with ratios and
  * targets, and writes bench/results.json with every round's figures.
+ *
+ * BENCH_SKIP=memory,store leaves those phases out, for a quicker run while developing; such a
+ * partial run prints its table but does not write bench/results.json.
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +33,7 @@ import type { BenchServers } from './scenarios/bench-servers.js';
 import { forgeToken } from './scenarios/forged-token.js';
 import { runMemory } from './scenarios/memory.js';
 import { runPacedLatency } from './scenarios/paced.js';
+import { compareStores, countRedisCommands, startRedisSidecar } from './scenarios/redis-store.js';
 import { runStore } from './scenarios/store.js';
 import { runThroughput } from './scenarios/throughput.js';
 import { BENCH_USER, writeSidecarConfig } from './servers/sidecar-config.js';
@@ -40,7 +47,18 @@ const NOTES = [
   'throughput rows: medians over rounds of closed-loop autocannon runs; latency from its per-response timer',
   'paced rows: an open-loop generator of our own (autocannon percentiles are whole milliseconds)',
   'servers, upstream and load generators share the same cores',
+  'Redis row: a second sidecar with the Redis store on a private redis-server, same rules and token kind; ' +
+    'its rounds run back to back with the lowdb sidecar, which goes first in odd rounds',
 ];
+
+const SKIPPABLE = ['memory', 'store'] as const;
+const skipped = new Set((process.env.BENCH_SKIP ?? '').split(',').filter((name) => name.trim() !== ''));
+for (const name of skipped) {
+  if (!(SKIPPABLE as readonly string[]).includes(name)) {
+    console.error(`bench: BENCH_SKIP takes ${SKIPPABLE.join(', ')}, not ${name}`);
+    process.exit(2);
+  }
+}
 
 const startedAt = performance.now();
 const phaseSeconds: Record<string, number> = {};
@@ -75,12 +93,17 @@ try {
       ? 'every target met'
       : `${missed.length} of ${results.targets.length} targets missed: ${missed.map((t) => t.id).join(', ')}`,
   );
+  if ('skipped' in results.redis) console.log(`Redis row skipped: ${results.redis.skipped}`);
   const phases = Object.entries(results.phaseSeconds).map(
     ([name, seconds]) => `${name} ${seconds.toFixed(0)} s`,
   );
   console.log(`took ${results.totalSeconds.toFixed(0)} s (${phases.join(', ')})`);
-  await writeResults(RESULTS_FILE, results);
-  console.log(`wrote ${RESULTS_FILE}`);
+  if (skipped.size === 0) {
+    await writeResults(RESULTS_FILE, results);
+    console.log(`wrote ${RESULTS_FILE}`);
+  } else {
+    console.log(`BENCH_SKIP=${[...skipped].join(',')}: a partial run, ${RESULTS_FILE} left as it was`);
+  }
 } catch (err) {
   // An interrupted run fails as its processes go away; that is no news.
   if (!interrupted)
@@ -112,6 +135,9 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     logLevel: SETTINGS.sidecarLogLevel,
   });
   await addUser(configPath, secret, BENCH_USER);
+  const redisSidecar = await startRedisSidecar(workDir, upstream.url, secret);
+  if ('skipped' in redisSidecar) progress(`Redis store skipped: ${redisSidecar.skipped}`);
+  const withRedis = 'skipped' in redisSidecar ? undefined : redisSidecar;
   const servers: BenchServers = {
     upstream,
     baseline: await startChildServer('baseline proxy', SCRIPTS.baselineProxy, [upstream.url]),
@@ -120,57 +146,77 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
       JWT_SECRET: secret,
     }),
     sidecar: await startSidecar('auth-sidecar', configPath, secret),
+    ...(withRedis ? { 'sidecar-redis': withRedis.sidecar } : {}),
   };
   const session = await login(servers.sidecar.url, BENCH_USER);
-  const tokens = { valid: session.accessToken, forged: forgeToken(session.accessToken) };
+  const tokens = {
+    valid: session.accessToken,
+    forged: forgeToken(session.accessToken),
+    ...(withRedis ? { redis: withRedis.token } : {}),
+  };
   const generators = startLoadGenerators();
 
   phaseSeconds.setup = Math.round((performance.now() - startedAt) / 100) / 10;
   const throughput = await phase(
     'throughput',
-    `throughput, ${SETTINGS.connections} connections (scenarios 1-4)`,
-    () => runThroughput(servers, tokens, generators, progress),
+    `throughput, ${SETTINGS.connections} connections (scenarios 1-4, 1 also with the Redis store)`,
+    () => countRedisCommands(withRedis?.redis, () => runThroughput(servers, tokens, generators, progress)),
   );
   const paced = await phase(
     'paced',
     `paced ${SETTINGS.paced.ratePerS} req/s, then under a login storm (scenarios 1, 5)`,
     () => runPacedLatency(servers, tokens, generators, progress),
   );
-  await Promise.all(
-    [servers.baseline, servers.seed, servers.sidecar].map((server) => stopChild(server.child)),
-  );
+  const finished = [servers.baseline, servers.seed, servers.sidecar, servers['sidecar-redis']];
+  await Promise.all(finished.flatMap((server) => (server ? [stopChild(server.child)] : [])));
+  await withRedis?.redis.stop();
+  const redis =
+    'skipped' in redisSidecar
+      ? { skipped: redisSidecar.skipped }
+      : compareStores(throughput.result.runs, paced.rows, throughput.commands);
 
-  const memory = await phase(
-    'memory',
-    `memory over ${SETTINGS.memory.requests.toLocaleString('en-US')} requests (scenario 6)`,
-    async () => {
-      const memoryStore = join(workDir, 'memory-store.json');
-      const memoryConfig = join(workDir, 'memory.yaml');
-      // The same users as the first sidecar, so that its token is valid here too.
-      await copyFile(storePath, memoryStore);
-      await writeSidecarConfig(memoryConfig, {
-        upstreamUrl: upstream.url,
-        storePath: memoryStore,
-        logLevel: SETTINGS.sidecarLogLevel,
-      });
-      return runMemory(memoryConfig, secret, tokens.valid, generators);
-    },
-  );
-  const store = await phase(
-    'store',
-    `store with ${SETTINGS.store.users.toLocaleString('en-US')} users (scenario 7)`,
-    () => runStore(workDir, upstream.url, secret),
-  );
+  const memory = skipped.has('memory')
+    ? undefined
+    : await phase(
+        'memory',
+        `memory over ${SETTINGS.memory.requests.toLocaleString('en-US')} requests (scenario 6)`,
+        async () => {
+          const memoryStore = join(workDir, 'memory-store.json');
+          const memoryConfig = join(workDir, 'memory.yaml');
+          // The same users as the first sidecar, so that its token is valid here too.
+          await copyFile(storePath, memoryStore);
+          await writeSidecarConfig(memoryConfig, {
+            upstreamUrl: upstream.url,
+            storePath: memoryStore,
+            logLevel: SETTINGS.sidecarLogLevel,
+          });
+          return runMemory(memoryConfig, secret, tokens.valid, generators);
+        },
+      );
+  const store = skipped.has('store')
+    ? undefined
+    : await phase(
+        'store',
+        `store with ${SETTINGS.store.users.toLocaleString('en-US')} users (scenario 7)`,
+        () => runStore(workDir, upstream.url, secret),
+      );
 
-  const targets = evaluateTargets({ throughput: throughput.rows, paced: paced.rows, memory, store });
+  const targets = evaluateTargets({
+    throughput: throughput.result.rows,
+    paced: paced.rows,
+    redis,
+    ...(memory ? { memory } : {}),
+    ...(store ? { store } : {}),
+  });
   return {
     date: new Date().toISOString(),
     machine,
     settings: { ...SETTINGS, notes: NOTES },
-    throughput: { medians: throughput.rows, runs: throughput.runs },
+    throughput: { medians: throughput.result.rows, runs: throughput.result.runs },
     paced: { medians: paced.rows, loginStorm: paced.storm, runs: paced.runs },
-    memory,
-    store,
+    redis,
+    ...(memory ? { memory } : {}),
+    ...(store ? { store } : {}),
     targets,
     phaseSeconds,
     totalSeconds: Math.round((performance.now() - startedAt) / 100) / 10,

@@ -19,6 +19,8 @@ export interface StartOptions {
 
 const STDERR_TAIL_BYTES = 4096;
 const live = new Set<NodeChild>();
+/** How to stop what the bench started other than Node.js children, such as redis-server. */
+const otherStops = new Set<() => Promise<void>>();
 
 /** Starts `script` with this very Node.js binary; stdout is discarded (the sidecar logs there). */
 export function startNode(name: string, script: string, options: StartOptions = {}): NodeChild {
@@ -57,8 +59,17 @@ export async function stopChild(child: NodeChild, graceMs = 3000): Promise<void>
   clearTimeout(timer);
 }
 
+/** Has stopAllChildren() call `stop` too, until the returned function is called. */
+export function registerStop(stop: () => Promise<void>): () => void {
+  otherStops.add(stop);
+  return () => otherStops.delete(stop);
+}
+
 export async function stopAllChildren(): Promise<void> {
-  await Promise.all([...live].map((child) => stopChild(child)));
+  await Promise.all([
+    ...[...live].map((child) => stopChild(child)),
+    ...[...otherStops].map((stop) => stop()),
+  ]);
 }
 
 /** Describes an early exit, with what the child said on stderr. */

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { MachineInfo } from '../lib/machine.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedRow, PacedRun, StormTotals } from '../scenarios/paced.js';
+import type { RedisComparison } from '../scenarios/redis-store.js';
 import type { StoreResult } from '../scenarios/store.js';
 import type { ThroughputRow, ThroughputRun } from '../scenarios/throughput.js';
 import type { Settings } from '../settings.js';
@@ -21,8 +22,11 @@ export interface BenchResults {
     readonly loginStorm: StormTotals;
     readonly runs: readonly PacedRun[];
   };
-  readonly memory: MemoryResult;
-  readonly store: StoreResult;
+  /** Scenario 1 with the Redis store against the lowdb store, or why it was skipped. */
+  readonly redis: RedisComparison;
+  /** Absent when BENCH_SKIP left the phase out (a partial run, for development). */
+  readonly memory?: MemoryResult;
+  readonly store?: StoreResult;
   readonly targets: readonly TargetResult[];
   /** Wall-clock seconds of each part, from the bench's own start (the build excluded). */
   readonly phaseSeconds: Readonly<Record<string, number>>;

@@ -1,9 +1,11 @@
 /** The table printed at the end of a run: one line per server and scenario, ratios beside targets. */
 import type { ServerKind } from '../scenarios/bench-servers.js';
-import type { PacedCondition } from '../scenarios/paced.js';
+import type { MemoryResult } from '../scenarios/memory.js';
+import type { PacedCondition, PacedRow } from '../scenarios/paced.js';
+import type { StoreResult } from '../scenarios/store.js';
 import type { ThroughputScenario } from '../scenarios/throughput.js';
 import type { BenchResults } from './results.js';
-import type { TargetId, TargetResult } from './targets.js';
+import { REDIS_VS_LOWDB_BOUND, type TargetId, type TargetResult } from './targets.js';
 import { formatTable, type Column } from './text-table.js';
 
 const COLUMNS: readonly Column[] = [
@@ -22,6 +24,7 @@ const SERVER_LABELS: Record<ServerKind, string> = {
   baseline: 'baseline proxy (no auth)',
   seed: 'seed-style (express+passport)',
   sidecar: 'auth-sidecar',
+  'sidecar-redis': 'auth-sidecar, Redis store',
 };
 
 type Row = readonly string[];
@@ -32,11 +35,20 @@ export function formatSummaryTable(results: BenchResults): string {
     if (!found) throw new Error(`no target ${id}`);
     return found;
   };
+  const redisVsLowdb = results.targets.find((t) => t.id === 'auth-get.redis-vs-lowdb');
   return formatTable(COLUMNS, [
-    ...throughputRows(results, 'auth-get', '1 GET + token, role rule #18', [
-      ['sidecar', target('auth-get.sidecar-vs-baseline'), 'vs baseline'],
-      ['sidecar', target('auth-get.sidecar-vs-seed'), 'vs seed'],
-    ]),
+    ...throughputRows(
+      results,
+      'auth-get',
+      '1 GET + token, role rule #18',
+      [
+        ['sidecar', target('auth-get.sidecar-vs-baseline'), 'vs baseline'],
+        ['sidecar', target('auth-get.sidecar-vs-seed'), 'vs seed'],
+        ...(redisVsLowdb ? [['sidecar-redis', redisVsLowdb, 'vs lowdb'] as const] : []),
+      ],
+      { 'sidecar-redis': redisNotes(results) },
+    ),
+    ...redisSkippedRow(results),
     ...pacedRows(results, target('paced.p50-over-baseline'), target('paced.p99-over-baseline')),
     ...throughputRows(results, 'public-get', '2 public GET, no token'),
     ...throughputRows(results, 'invalid-token', '3 forged token -> 401', [
@@ -44,8 +56,8 @@ export function formatSummaryTable(results: BenchResults): string {
     ]),
     ...throughputRows(results, 'post-1mib', '4 POST 1 MiB + token'),
     stormRow(results, target('login-storm.p99-ratio')),
-    memoryRow(results, target('memory.growth')),
-    ...storeRows(results, target('store.startup'), target('store.refresh-p99')),
+    ...(results.memory ? [memoryRow(results.memory, target('memory.growth'))] : []),
+    ...(results.store ? storeRows(results.store, target('store.startup'), target('store.refresh-p99')) : []),
   ]);
 }
 
@@ -54,6 +66,7 @@ function throughputRows(
   scenario: ThroughputScenario,
   title: string,
   checks: readonly (readonly [ServerKind, TargetResult, string])[] = [],
+  extraNotes: Partial<Record<ServerKind, readonly string[]>> = {},
 ): Row[] {
   const rows = results.throughput.medians.filter((row) => row.scenario === scenario);
   const baseline = results.throughput.medians.find(
@@ -67,6 +80,7 @@ function throughputRows(
       row.unexpected > 0
         ? `! ${row.unexpected} answers not ${row.expectedStatus}`
         : `all ${row.expectedStatus}`,
+      ...(extraNotes[row.server] ?? []),
     ].join('; ');
     const mine = checks.filter(([server]) => server === row.server);
     const plainRatio =
@@ -87,6 +101,40 @@ function throughputRows(
       ...mine.slice(1).map(([, check, label]) => ['', '', '', '', '', ...checkCells(check, label), '']),
     ];
   });
+}
+
+/** Per-round ratios and the Redis commands behind the Redis-store row of scenario 1. */
+function redisNotes(results: BenchResults): string[] {
+  const { redis } = results;
+  if ('skipped' in redis) return [];
+  const commands = redis.redisCommandsDuringThroughput;
+  const ratios = redis.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ');
+  return [
+    `figure = median of ratios by round ${ratios} (ratio of median req/s ${redis.ratioOfMedians.toFixed(2)})`,
+    ...(commands === undefined
+      ? []
+      : [
+          `${formatRate(commands)} Redis commands over ${formatRate(redis.redisSidecarRequests)} requests + warm-up`,
+        ]),
+  ];
+}
+
+function redisSkippedRow(results: BenchResults): Row[] {
+  const { redis } = results;
+  if (!('skipped' in redis)) return [];
+  return [
+    [
+      '',
+      SERVER_LABELS['sidecar-redis'],
+      '',
+      '',
+      '',
+      'vs lowdb -',
+      `>= ${REDIS_VS_LOWDB_BOUND}x`,
+      'skipped',
+      redis.skipped,
+    ],
+  ];
 }
 
 function pacedRows(results: BenchResults, p50: TargetResult, p99: TargetResult): Row[] {
@@ -117,6 +165,26 @@ function pacedRows(results: BenchResults, p50: TargetResult, p99: TargetResult):
       '',
     ],
     ['', '', '', '', '', ...checkCells(p99, 'p99', true), ''],
+    ...pacedRedisRow(row('sidecar-redis'), sidecar),
+  ];
+}
+
+function pacedRedisRow(redis: PacedRow | undefined, lowdb: PacedRow): Row[] {
+  if (!redis) return [];
+  const signed = (ms: number): string => `${ms >= 0 ? '+' : ''}${ms.toFixed(2)}`;
+  return [
+    [
+      '',
+      SERVER_LABELS['sidecar-redis'],
+      formatRate(redis.rps),
+      redis.p50.toFixed(2),
+      redis.p99.toFixed(2),
+      '',
+      '',
+      '',
+      `vs lowdb: p50 ${signed(redis.p50 - lowdb.p50)} ms, p99 ${signed(redis.p99 - lowdb.p99)} ms` +
+        (redis.unexpected > 0 ? `; ! ${redis.unexpected} answers not 200` : ''),
+    ],
   ];
 }
 
@@ -138,8 +206,7 @@ function stormRow(results: BenchResults, ratio: TargetResult): Row {
   ];
 }
 
-function memoryRow(results: BenchResults, growth: TargetResult): Row {
-  const { memory } = results;
+function memoryRow(memory: MemoryResult, growth: TargetResult): Row {
   const path = memory.checkpoints.map((checkpoint) => checkpoint.rssMb.toFixed(0)).join(' -> ');
   return [
     `6 RSS over ${formatRate(memory.requests)} requests`,
@@ -152,8 +219,7 @@ function memoryRow(results: BenchResults, growth: TargetResult): Row {
   ];
 }
 
-function storeRows(results: BenchResults, startup: TargetResult, refresh: TargetResult): Row[] {
-  const { store } = results;
+function storeRows(store: StoreResult, startup: TargetResult, refresh: TargetResult): Row[] {
   const users = formatRate(store.users);
   const sequential = store.sequentialRefresh;
   const concurrent = store.concurrentRefresh;

@@ -8,21 +8,32 @@ export interface BenchServers {
   readonly baseline: RunningServer;
   /** express + passport-jwt + http-proxy-middleware. */
   readonly seed: RunningServer;
+  /** The sidecar with the embedded lowdb store. */
   readonly sidecar: RunningSidecar;
+  /** The same sidecar configuration with the Redis store; absent when redis-server is not installed. */
+  readonly 'sidecar-redis'?: RunningSidecar;
 }
 
-export type ServerKind = 'baseline' | 'seed' | 'sidecar';
+export type ServerKind = 'baseline' | 'seed' | 'sidecar' | 'sidecar-redis';
 
 export interface BenchTokens {
   /** An access token the sidecar issued to the bench user (role analyst). */
   readonly valid: string;
   /** Well formed and signed, but with another secret. */
   readonly forged: string;
+  /** An access token the Redis-store sidecar issued to its bench user. */
+  readonly redis?: string;
+}
+
+export function serverOf(servers: BenchServers, kind: ServerKind): RunningServer {
+  const server = servers[kind];
+  if (!server) throw new Error(`the bench has no ${kind} server`);
+  return server;
 }
 
 /** The pids whose CPU use a run reports: the server under test and the upstream. */
 export function cpuPids(servers: BenchServers, kind: ServerKind): Record<string, number> {
-  return { server: servers[kind].child.pid, upstream: servers.upstream.child.pid };
+  return { server: serverOf(servers, kind).child.pid, upstream: servers.upstream.child.pid };
 }
 
 export function bearer(token: string): Record<string, string> {

@@ -1,6 +1,7 @@
 /**
  * Scenario 1 at a steady 1,000 requests per second (latency, not capacity), and scenario 5: the
- * same while a login storm runs. Rounds interleave baseline, sidecar, sidecar under the storm.
+ * same while a login storm runs. Rounds interleave baseline, sidecar, the Redis-store sidecar
+ * (when there is one) and sidecar under the storm.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runPaced, startStorm, stopStorm, type LoadGenerators } from '../load/generators.js';
@@ -9,9 +10,9 @@ import { withCpuUsage } from '../lib/proc.js';
 import { median, round2 } from '../lib/stats.js';
 import { BENCH_PATHS, BENCH_USER } from '../servers/sidecar-config.js';
 import { SETTINGS } from '../settings.js';
-import { bearer, cpuPids, type BenchServers, type BenchTokens } from './bench-servers.js';
+import { bearer, cpuPids, serverOf, type BenchServers, type BenchTokens } from './bench-servers.js';
 
-export type PacedCondition = 'baseline' | 'sidecar' | 'sidecar-under-login-storm';
+export type PacedCondition = 'baseline' | 'sidecar' | 'sidecar-redis' | 'sidecar-under-login-storm';
 
 export interface PacedRun extends PacedResult {
   readonly condition: PacedCondition;
@@ -38,17 +39,21 @@ export interface StormTotals {
   readonly successP99: number;
 }
 
-const CONDITIONS: readonly PacedCondition[] = ['baseline', 'sidecar', 'sidecar-under-login-storm'];
-
 export async function runPacedLatency(
   servers: BenchServers,
   tokens: BenchTokens,
   generators: LoadGenerators,
   progress: (line: string) => void,
 ): Promise<{ runs: PacedRun[]; rows: PacedRow[]; storm: StormTotals }> {
+  const conditions: PacedCondition[] = [
+    'baseline',
+    'sidecar',
+    ...(servers['sidecar-redis'] && tokens.redis !== undefined ? (['sidecar-redis'] as const) : []),
+    'sidecar-under-login-storm',
+  ];
   const runs: PacedRun[] = [];
   for (let round = 1; round <= SETTINGS.paced.rounds; round++) {
-    for (const condition of CONDITIONS) {
+    for (const condition of conditions) {
       const run = await runCondition(condition, round, servers, tokens, generators);
       progress(
         `paced round ${round}/${SETTINGS.paced.rounds} ${condition}: p50 ${run.latency.p50} ms, ` +
@@ -57,7 +62,7 @@ export async function runPacedLatency(
       runs.push(run);
     }
   }
-  const rows = CONDITIONS.map((condition) => summarize(condition, runs));
+  const rows = conditions.map((condition) => summarize(condition, runs));
   return { runs, rows, storm: totalStorm(runs) };
 }
 
@@ -68,8 +73,9 @@ async function runCondition(
   tokens: BenchTokens,
   generators: LoadGenerators,
 ): Promise<PacedRun> {
-  const isBaseline = condition === 'baseline';
-  const target = isBaseline ? servers.baseline : servers.sidecar;
+  const kind = condition === 'sidecar-under-login-storm' ? 'sidecar' : condition;
+  const target = serverOf(servers, kind);
+  const token = kind === 'sidecar-redis' ? tokens.redis : kind === 'sidecar' ? tokens.valid : undefined;
   const withStorm = condition === 'sidecar-under-login-storm';
   if (withStorm) {
     await startStorm(generators, {
@@ -81,18 +87,16 @@ async function runCondition(
     });
     await sleep(SETTINGS.storm.settleMs);
   }
-  const { result, cpuPercent } = await withCpuUsage(
-    cpuPids(servers, isBaseline ? 'baseline' : 'sidecar'),
-    () =>
-      runPaced(generators, {
-        url: target.url + BENCH_PATHS.roleRule,
-        headers: isBaseline ? {} : bearer(tokens.valid),
-        ratePerS: SETTINGS.paced.ratePerS,
-        warmupMs: SETTINGS.paced.warmupMs,
-        durationMs: SETTINGS.paced.durationMs,
-        maxSockets: SETTINGS.paced.maxSockets,
-        timeoutMs: SETTINGS.paced.timeoutMs,
-      }),
+  const { result, cpuPercent } = await withCpuUsage(cpuPids(servers, kind), () =>
+    runPaced(generators, {
+      url: target.url + BENCH_PATHS.roleRule,
+      headers: token === undefined ? {} : bearer(token),
+      ratePerS: SETTINGS.paced.ratePerS,
+      warmupMs: SETTINGS.paced.warmupMs,
+      durationMs: SETTINGS.paced.durationMs,
+      maxSockets: SETTINGS.paced.maxSockets,
+      timeoutMs: SETTINGS.paced.timeoutMs,
+    }),
   );
   const storm = withStorm ? await stopStorm(generators) : undefined;
   const unexpected = result.requests - (result.statusCounts['200'] ?? 0) + result.errors;

@@ -9,7 +9,14 @@ import { withCpuUsage } from '../lib/proc.js';
 import { median, round2 } from '../lib/stats.js';
 import { BENCH_PATHS } from '../servers/sidecar-config.js';
 import { SETTINGS } from '../settings.js';
-import { bearer, cpuPids, type BenchServers, type BenchTokens, type ServerKind } from './bench-servers.js';
+import {
+  bearer,
+  cpuPids,
+  serverOf,
+  type BenchServers,
+  type BenchTokens,
+  type ServerKind,
+} from './bench-servers.js';
 
 export type ThroughputScenario = 'auth-get' | 'public-get' | 'invalid-token' | 'post-1mib';
 
@@ -50,11 +57,11 @@ export interface ThroughputRow {
 function buildCases(servers: BenchServers, tokens: BenchTokens): ThroughputCase[] {
   const auth = (token?: string) => (token === undefined ? {} : bearer(token));
   const get = (server: ServerKind, path: string, token?: string): LoadRequest => ({
-    url: servers[server].url + path,
+    url: serverOf(servers, server).url + path,
     headers: auth(token),
   });
   const upload = (server: ServerKind, token?: string): LoadRequest => ({
-    url: servers[server].url + BENCH_PATHS.uploadRule,
+    url: serverOf(servers, server).url + BENCH_PATHS.uploadRule,
     method: 'POST',
     headers: { ...auth(token), 'content-type': 'application/octet-stream' },
     bodyBytes: SETTINGS.postBodyBytes,
@@ -69,6 +76,10 @@ function buildCases(servers: BenchServers, tokens: BenchTokens): ThroughputCase[
     ok('auth-get', 'baseline', get('baseline', BENCH_PATHS.roleRule)),
     ok('auth-get', 'seed', get('seed', BENCH_PATHS.roleRule, tokens.valid)),
     ok('auth-get', 'sidecar', get('sidecar', BENCH_PATHS.roleRule, tokens.valid)),
+    // Right after the lowdb sidecar, so that the two stores see the same moment of the machine.
+    ...(servers['sidecar-redis'] && tokens.redis !== undefined
+      ? [ok('auth-get', 'sidecar-redis', get('sidecar-redis', BENCH_PATHS.roleRule, tokens.redis))]
+      : []),
     ok('public-get', 'baseline', get('baseline', BENCH_PATHS.publicRule)),
     ok('public-get', 'sidecar', get('sidecar', BENCH_PATHS.publicRule)),
     {
@@ -90,12 +101,17 @@ export async function runThroughput(
 ): Promise<{ runs: ThroughputRun[]; rows: ThroughputRow[] }> {
   const { rounds, durationS, warmupS } = SETTINGS.throughput;
   const cases = buildCases(servers, tokens);
+  // The Redis-store sidecar serves only scenario 1, so it warms up as long as the lowdb sidecar
+  // does over all its cases: a fresh process is still sizing its heap, and both should go into
+  // the rounds equally warm.
+  const lowdbCases = cases.filter((testCase) => testCase.server === 'sidecar').length;
   for (const testCase of cases) {
-    await runCase(testCase, servers, generators, warmupS, 0);
+    const seconds = testCase.server === 'sidecar-redis' ? warmupS * lowdbCases : warmupS;
+    await runCase(testCase, servers, generators, seconds, 0);
   }
   const runs: ThroughputRun[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const testCase of cases) {
+    for (const testCase of orderForRound(cases, round)) {
       const run = await runCase(testCase, servers, generators, durationS, round);
       progress(
         `round ${round}/${rounds} ${run.scenario} ${run.server}: ${Math.round(run.rps)} req/s, ` +
@@ -105,6 +121,20 @@ export async function runThroughput(
     }
   }
   return { runs, rows: cases.map((testCase) => summarizeCase(testCase, runs)) };
+}
+
+/**
+ * The cases in their order, except that every other round runs the Redis-store sidecar before the
+ * lowdb one: a pair always run in the same order could favour whichever goes first or second.
+ */
+function orderForRound(cases: readonly ThroughputCase[], round: number): ThroughputCase[] {
+  const ordered = [...cases];
+  const lowdb = ordered.findIndex((c) => c.scenario === 'auth-get' && c.server === 'sidecar');
+  const redis = ordered.findIndex((c) => c.scenario === 'auth-get' && c.server === 'sidecar-redis');
+  if (round % 2 === 0 && lowdb >= 0 && redis >= 0) {
+    [ordered[lowdb], ordered[redis]] = [cases[redis] as ThroughputCase, cases[lowdb] as ThroughputCase];
+  }
+  return ordered;
 }
 
 async function runCase(

@@ -43,17 +43,28 @@ const RULES = [
   { path: '/api/**', authenticated: true },
 ];
 
-export interface SidecarConfigOptions {
+export type SidecarConfigOptions = {
   readonly upstreamUrl: string;
-  readonly storePath: string;
   readonly logLevel: string;
-}
+} & (
+  | {
+      /** The embedded lowdb store, in this JSON file. */
+      readonly storePath: string;
+    }
+  | {
+      /** The Redis store. */
+      readonly redis: { readonly url: string; readonly keyPrefix: string };
+    }
+);
 
 export async function writeSidecarConfig(path: string, options: SidecarConfigOptions): Promise<void> {
   const config = {
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { url: options.upstreamUrl },
-    store: { driver: 'lowdb', path: options.storePath },
+    store:
+      'redis' in options
+        ? { driver: 'redis', url: options.redis.url, keyPrefix: options.redis.keyPrefix }
+        : { driver: 'lowdb', path: options.storePath },
     passwords: { bcryptCost: BCRYPT_COST },
     // The login storm must measure hashing, not the brute-force limits.
     limits: { login: { perUsername: 1_000_000, perIp: 1_000_000 } },

@@ -53,7 +53,10 @@ export async function startRedisServer(): Promise<TestRedis> {
     child = spawn(REDIS_SERVER_BIN, args, { stdio: 'ignore' });
     const deadline = Date.now() + 5000;
     while (!(await answersPing(port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`redis-server on port ${port} did not answer PING`);
+      }
       await delay(20);
     }
   }
