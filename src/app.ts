@@ -22,8 +22,9 @@ import { createHeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
 import type { Decision } from './pipeline/decide.js';
 import { withoutRedaction } from './log/logger.js';
-import type { DecisionLabel, Metrics } from './metrics/metrics.js';
+import { decisionLabelOf, type Metrics } from './metrics/metrics.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
+import { reportUncheckedSession } from './pipeline/store-outage.js';
 import { createForwarder } from './proxy/forward.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
@@ -33,12 +34,6 @@ import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
  * used to hide headers from a proxy; the server keeps one more than this, and more is refused.
  */
 export const MAX_REQUEST_HEADERS = 100;
-
-const STORE_UNAVAILABLE = new ProblemError(
-  'store_unavailable',
-  'The session store is unreachable, so revocations cannot be checked; try again shortly.',
-  { headers: { 'Retry-After': '1' } },
-);
 
 export interface App {
   readonly handleRequest: RequestListener;
@@ -59,9 +54,6 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   // With no port of its own, /metrics is one of the sidecar's paths on the public port.
   const metricsHere = deps.config.metrics.enabled && deps.config.metrics.port === undefined;
   const countResponse = (status: number) => metrics.responded(status);
-  // Only a shared store can be away while the process runs; the embedded one is in memory.
-  const outagePolicy =
-    deps.config.store.driver === 'redis' ? deps.config.store.unavailable : 'serve-verified';
   const caseInsensitive = deps.config.match.caseInsensitive;
   const authApp = createAuthApp(deps, isReady);
   // The request line holds only ids, names and numbers set below: no secret to redact.
@@ -107,19 +99,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     if (target.ok && serveOwnPath(req, res, context, target, matchPath ?? target.path, original)) return;
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
     record(context, decision, metrics);
-    if (decision.outcome === 'allow' && decision.identity && !deps.store.isReady()) {
-      // The token is valid, but a revocation made on another replica cannot be seen now.
-      if (outagePolicy === 'fail-closed') {
-        context.reason = 'store_unavailable';
-        sendProblem(res, STORE_UNAVAILABLE, context.id);
-        return;
-      }
-      logger.warn(
-        { reqId: context.id, event: 'store.unavailable.served', userId: decision.identity.id },
-        'forwarded without a session check',
-      );
-      metrics.servedUnchecked();
-    }
+    reportUncheckedSession(decision, context.id, logger, metrics);
     if (decision.outcome === 'deny') {
       audit({
         event: 'auth.denied',
@@ -152,7 +132,10 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     if (original) {
       context.path = FORWARD_AUTH_PATH;
       const decision = verifyForProxy(req, res, original, context);
-      if (decision) record(context, decision, metrics);
+      if (decision) {
+        record(context, decision, metrics);
+        reportUncheckedSession(decision, context.id, logger, metrics);
+      }
       return true;
     }
     if (isOwnPath(matchPath)) {
@@ -183,24 +166,11 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
 function record(context: RequestContext, decision: Decision, metrics: Metrics): void {
   context.decision = decision.outcome;
   context.rule = decision.rule?.id;
-  metrics.requestDecided(decision.rule?.id ?? 'none', decisionLabel(decision));
+  metrics.requestDecided(decision.rule?.id ?? 'none', decisionLabelOf(decision));
   if (decision.path !== undefined) context.path = decision.path;
   if (decision.outcome === 'allow') {
     context.userId = decision.identity?.id;
   } else {
     context.reason = decision.reason;
-  }
-}
-
-function decisionLabel(decision: Decision): DecisionLabel {
-  if (decision.outcome === 'allow') return 'allowed';
-  switch (decision.error.code) {
-    case 'forbidden':
-      return 'forbidden';
-    case 'unauthenticated':
-    case 'invalid_token':
-      return 'unauthenticated';
-    default:
-      return 'invalid_request';
   }
 }

@@ -17,6 +17,7 @@ import { createDecider, type Decider } from './pipeline/decide.js';
 import type { IdentityHeaderNames } from './pipeline/mutate.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { compileRules } from './pipeline/rules.js';
+import { createStoreOutage, withStoreOutage, type StoreOutage } from './pipeline/store-outage.js';
 import { connectRedisClient } from './store/redis-client.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
@@ -34,6 +35,7 @@ export interface Deps {
   readonly limiters: AuthLimiters;
   readonly passport: passport.Authenticator;
   readonly decider: Decider;
+  readonly storeOutage: StoreOutage;
   /** Puts the rules and default of a newly loaded config in force, for the requests decided next. */
   readonly replaceRules: (next: LoadedConfig) => void;
   readonly identityHeaders: IdentityHeaderNames;
@@ -87,12 +89,20 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     rules: compileRules(config, loaded.ruleLines),
     verifyAccessToken: verifySession,
   });
+  // Only a shared store can be away while the process runs; the embedded one is in memory.
+  const storeOutage =
+    config.store.driver === 'redis'
+      ? createStoreOutage(() => store.isReady(), config.store.unavailable)
+      : createStoreOutage(() => true, 'serve-verified');
   // Requests read the current rules when they are decided; a reload swaps them in one assignment.
-  const decider: Decider = {
-    decide: (input) => current.decide(input),
-    decideCanonical: (target, method, authorization) =>
-      current.decideCanonical(target, method, authorization),
-  };
+  const decider = withStoreOutage(
+    {
+      decide: (input) => current.decide(input),
+      decideCanonical: (target, method, authorization) =>
+        current.decideCanonical(target, method, authorization),
+    },
+    storeOutage,
+  );
   // With a shared store, attempts are counted where every replica sees them.
   const counters =
     config.store.driver === 'redis'
@@ -115,6 +125,7 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     metrics,
     passport: createPassport(authDeps),
     decider,
+    storeOutage,
     replaceRules(next) {
       // Compiled with the running match settings: the own paths were set up with them.
       const rules = compileRules({ ...next.config, match: config.match }, next.ruleLines);

@@ -13,7 +13,9 @@ import { takeQueryToken } from './http/query-token.js';
 import { resolveRequestId } from './http/request-id.js';
 import type { HeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
+import { decisionLabelOf } from './metrics/metrics.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
+import { reportUncheckedSession } from './pipeline/store-outage.js';
 import { parseBearer } from './tokens/bearer.js';
 
 export interface UpgradeHandlerOptions {
@@ -26,7 +28,7 @@ export interface UpgradeHandlerOptions {
 
 export function createUpgradeHandler(options: UpgradeHandlerOptions) {
   const { deps, stripHeaders } = options;
-  const { logger, decider, identityHeaders, isTrustedProxy, audit, metrics } = deps;
+  const { logger, decider, identityHeaders, isTrustedProxy, audit, metrics, storeOutage } = deps;
   const { queryToken, recheck: recheckMs } = deps.config.websocket;
   const caseInsensitive = deps.config.match.caseInsensitive;
 
@@ -61,10 +63,8 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions) {
     }
     const authorization = withQueryTokens(authorizationOf(req), taken.tokens);
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorization);
-    metrics.requestDecided(
-      decision.rule?.id ?? 'none',
-      decision.outcome === 'allow' ? 'allowed' : 'unauthenticated',
-    );
+    metrics.requestDecided(decision.rule?.id ?? 'none', decisionLabelOf(decision));
+    reportUncheckedSession(decision, reqId, logger, metrics);
     if (decision.outcome === 'deny') {
       audit({
         event: 'auth.denied',
@@ -97,7 +97,11 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions) {
     if (decision.identity && credentials.kind === 'token') {
       closeWhenSessionEnds(
         socket,
-        () => deps.verifySession(credentials.token),
+        () => {
+          if (storeOutage.refusesSessions()) return 'store_unavailable';
+          const verdict = deps.verifySession(credentials.token);
+          return verdict.valid ? undefined : verdict.reason;
+        },
         recheckMs,
         (reason) =>
           logger.info(
@@ -120,17 +124,18 @@ function withQueryTokens(
   return [...(header === undefined ? [] : [header].flat()), ...fromQuery];
 }
 
+/** Checks every `everyMs` why the session should end, if it should; closes the socket when so. */
 function closeWhenSessionEnds(
   socket: Socket,
-  verify: () => ReturnType<Deps['verifySession']>,
+  endReason: () => string | undefined,
   everyMs: number,
   onClose: (reason: string) => void,
 ): void {
   const timer = setInterval(() => {
-    const verdict = verify();
-    if (verdict.valid) return;
+    const reason = endReason();
+    if (reason === undefined) return;
     clearInterval(timer);
-    onClose(verdict.reason);
+    onClose(reason);
     socket.destroy();
   }, everyMs);
   timer.unref();

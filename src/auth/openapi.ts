@@ -129,7 +129,7 @@ function operations(identity: Config['identity']): readonly Operation[] {
   });
   const identityHeader = (description: string): Json => ({ description, schema: { type: 'string' } });
 
-  return [
+  const all: Operation[] = [
     {
       method: 'post',
       path: '/auth/register',
@@ -339,7 +339,16 @@ function operations(identity: Config['identity']): readonly Operation[] {
       problems: [],
     },
   ];
+  // With the Redis store, whatever reads or writes it answers 503 while Redis is unreachable.
+  return all.map((operation) =>
+    STORELESS_OPERATIONS.has(operation.operationId)
+      ? operation
+      : { ...operation, problems: [...operation.problems, 'store_unavailable'] },
+  );
 }
+
+/** Operations that never touch the store. */
+const STORELESS_OPERATIONS = new Set(['getOpenApiDocument', 'liveness', 'readiness']);
 
 /**
  * The OpenAPI 3.1 document of the sidecar's own endpoints. Request bodies are the zod schemas the

@@ -12,7 +12,9 @@ export type DenyReason =
   | 'credentials_not_bearer'
   | TokenRejection
   | 'role_missing'
-  | 'default_deny';
+  | 'default_deny'
+  /** A shared store that cannot be reached, under `store.unavailable: fail-closed`. */
+  | 'store_unavailable';
 
 export type Decision =
   | {
@@ -22,6 +24,8 @@ export type Decision =
       readonly rule: RuleRef;
       /** Present when a valid token came along, even on a public rule. */
       readonly identity?: Identity;
+      /** Let through while the store was away, its session not checked (serve-verified). */
+      readonly sessionUnchecked?: true;
     }
   | {
       readonly outcome: 'deny';

@@ -44,6 +44,7 @@ export async function connectRedisClient(url: string, timeoutMs = 5000): Promise
       resolve();
     });
   });
-  client.off('error', noteError);
+  // The listener stays: without one ioredis prints every reconnection error to stderr. Outages
+  // are reported by the store's own connections to the same server.
   return client;
 }

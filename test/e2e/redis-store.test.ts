@@ -7,10 +7,14 @@ import { ProblemError } from '../../src/errors.js';
 import { StoreOpenError } from '../../src/store/lowdb-store.js';
 import { openRedisStore } from '../../src/store/redis-store.js';
 import type { Store } from '../../src/store/types.js';
+import { once } from 'node:events';
+import { WebSocket } from 'ws';
+import { assertRefused } from '../helpers/attack.js';
 import { JSON_HEADERS, login, register } from '../helpers/auth-client.js';
 import { redisSkipReason, startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 import { seedUser, startSidecar } from '../helpers/sidecar.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { connect, startEchoUpstream } from '../helpers/websocket.js';
 
 const HOUR = 3_600_000;
 
@@ -198,7 +202,7 @@ describe('a sidecar on the redis store', { skip: redisSkipReason }, () => {
     ['fail-closed', 503],
     ['serve-verified', 200],
   ] as const) {
-    it(`answers a proxied request with a valid token ${expected} while Redis is down (store.unavailable: ${policy})`, async () => {
+    it(`answers a valid token ${expected} through the proxy and forward-auth while Redis is down (store.unavailable: ${policy})`, async () => {
       if (!redis.running()) await redis.start();
       const upstream = await startUpstream();
       const sidecar = await startSidecar({
@@ -211,20 +215,73 @@ describe('a sidecar on the redis store', { skip: redisSkipReason }, () => {
         await redis.stop();
         await eventually(() => !sidecar.deps.store.isReady());
         const seen = upstream.requests.length;
-        const response = await request(sidecar.url)
+        const proxied = await request(sidecar.url)
           .get('/api/items')
           .set('Authorization', `Bearer ${user.token}`);
-        assert.equal(response.status, expected, response.text);
+        const verified = await request(sidecar.url)
+          .get('/auth/verify')
+          .set('X-Forwarded-Uri', '/api/items')
+          .set('Authorization', `Bearer ${user.token}`);
+        for (const response of [proxied, verified]) {
+          assert.equal(response.status, expected, response.text);
+          if (expected === 503) {
+            assertRefused(response, 503, 'store_unavailable');
+            assert.equal(response.headers['retry-after'], '1');
+          }
+        }
         if (expected === 503) {
-          assert.equal((response.body as { code?: string }).code, 'store_unavailable');
-          assert.equal(response.headers['retry-after'], '1');
           assert.equal(upstream.requests.length, seen, 'never forwarded');
         } else {
-          assert.ok(sidecar.logs.entries.some((line) => line.event === 'store.unavailable.served'));
+          assert.equal(verified.headers['x-user'], `outage-${policy}`);
+          const served = sidecar.logs.entries.filter((line) => line.event === 'store.unavailable.served');
+          assert.equal(served.length, 2);
           const metrics = await request(sidecar.url).get('/metrics');
-          assert.match(metrics.text, /auth_sidecar_unchecked_sessions_total 1/);
+          assert.match(metrics.text, /auth_sidecar_unchecked_sessions_total 2/);
+        }
+        // Without a valid token nothing changes: the refusal does not depend on the store.
+        await request(sidecar.url).get('/api/items').expect(401);
+      } finally {
+        await sidecar.stop({ removeData: true });
+        await upstream.close();
+        if (!redis.running()) await redis.start();
+      }
+    });
+
+    it(`${policy === 'fail-closed' ? 'refuses' : 'keeps'} WebSockets while Redis is down (store.unavailable: ${policy})`, async () => {
+      if (!redis.running()) await redis.start();
+      const upstream = await startEchoUpstream();
+      const sidecar = await startSidecar({
+        upstreamUrl: upstream.url,
+        config: {
+          store: { driver: 'redis', url: redis.url, keyPrefix: `ws-${policy}:`, unavailable: policy },
+          websocket: { recheck: '50ms' },
+        },
+      });
+      const wsUrl = `${sidecar.url.replace('http', 'ws')}/api/socket`;
+      const sockets: WebSocket[] = [];
+      try {
+        const user = await seedUser(sidecar, `ws-${policy}`, ['user']);
+        const headers = { Authorization: `Bearer ${user.token}` };
+        const open = await connect(wsUrl, headers);
+        assert.ok(open instanceof WebSocket);
+        sockets.push(open);
+        const closed = once(open, 'close');
+
+        await redis.stop();
+        await eventually(() => !sidecar.deps.store.isReady());
+        const again = await connect(wsUrl, headers);
+        if (policy === 'fail-closed') {
+          assert.equal(again, 503);
+          await closed; // at its next recheck
+          assert.ok(sidecar.logs.entries.some((line) => line.reason === 'store_unavailable'));
+        } else {
+          assert.ok(again instanceof WebSocket);
+          sockets.push(again);
+          await delay(200); // a few rechecks
+          assert.equal(open.readyState, WebSocket.OPEN);
         }
       } finally {
+        for (const socket of sockets) socket.terminate();
         await sidecar.stop({ removeData: true });
         await upstream.close();
         if (!redis.running()) await redis.start();

@@ -1,0 +1,61 @@
+import { ProblemError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Decider, Decision } from './decide.js';
+
+/** `store.unavailable`: what becomes of a valid token's request while the shared store is away. */
+export type OutagePolicy = 'fail-closed' | 'serve-verified';
+
+const STORE_UNAVAILABLE = new ProblemError(
+  'store_unavailable',
+  'The session store is unreachable, so revocations cannot be checked; try again shortly.',
+  { headers: { 'Retry-After': '1' } },
+);
+
+export interface StoreOutage {
+  /** True while sessions cannot be checked and the policy refuses them (fail-closed). */
+  refusesSessions(): boolean;
+  /**
+   * The decision's last stage. While the store is away, a request that a valid token would let
+   * through has a session nobody can check (a revocation made on another replica is unseen):
+   * fail-closed refuses it with 503; serve-verified lets it through marked `sessionUnchecked`.
+   * Denials, and requests without a token, stay as they are.
+   */
+  apply(decision: Decision): Decision;
+}
+
+export function createStoreOutage(isStoreReady: () => boolean, policy: OutagePolicy): StoreOutage {
+  return {
+    refusesSessions: () => policy === 'fail-closed' && !isStoreReady(),
+    apply(decision) {
+      if (decision.outcome !== 'allow' || !decision.identity || isStoreReady()) return decision;
+      if (policy === 'serve-verified') return { ...decision, sessionUnchecked: true };
+      const { rule, path } = decision;
+      return { outcome: 'deny', reason: 'store_unavailable', error: STORE_UNAVAILABLE, rule, path };
+    },
+  };
+}
+
+/** A decider whose every decision, whoever asks (proxy, upgrade, forward-auth), passes `outage`. */
+export function withStoreOutage(decider: Decider, outage: StoreOutage): Decider {
+  return {
+    decide: (input) => outage.apply(decider.decide(input)),
+    decideCanonical: (target, method, authorization) =>
+      outage.apply(decider.decideCanonical(target, method, authorization)),
+  };
+}
+
+/** Logs and counts a request let through with its session unchecked (serve-verified). */
+export function reportUncheckedSession(
+  decision: Decision,
+  reqId: string,
+  logger: Logger,
+  metrics: Metrics,
+): void {
+  if (decision.outcome !== 'allow' || !decision.sessionUnchecked) return;
+  logger.warn(
+    { reqId, event: 'store.unavailable.served', userId: decision.identity?.id },
+    'forwarded without a session check',
+  );
+  metrics.servedUnchecked();
+}
