@@ -90,9 +90,7 @@ function throughputRows(
     const first: Row = [
       index === 0 ? title : '',
       SERVER_LABELS[row.server],
-      formatRate(row.rps),
-      row.p50.toFixed(2),
-      row.p99.toFixed(2),
+      ...rateAndLatency(row),
       ...(mine[0] ? checkCells(mine[0][1], mine[0][2]) : [plainRatio, '', '']),
       notes,
     ];
@@ -144,26 +142,8 @@ function pacedRows(results: BenchResults, p50: TargetResult, p99: TargetResult):
   if (!baseline || !sidecar) return [];
   const title = `1 same, paced ${results.settings.paced.ratePerS} req/s`;
   return [
-    [
-      title,
-      SERVER_LABELS.baseline,
-      formatRate(baseline.rps),
-      baseline.p50.toFixed(2),
-      baseline.p99.toFixed(2),
-      '',
-      '',
-      '',
-      'median of rounds',
-    ],
-    [
-      '',
-      SERVER_LABELS.sidecar,
-      formatRate(sidecar.rps),
-      sidecar.p50.toFixed(2),
-      sidecar.p99.toFixed(2),
-      ...checkCells(p50, 'p50', true),
-      '',
-    ],
+    [title, SERVER_LABELS.baseline, ...rateAndLatency(baseline), '', '', '', 'median of rounds'],
+    ['', SERVER_LABELS.sidecar, ...rateAndLatency(sidecar), ...checkCells(p50, 'p50', true), ''],
     ['', '', '', '', '', ...checkCells(p99, 'p99', true), ''],
     ...pacedRedisRow(row('sidecar-redis'), sidecar),
   ];
@@ -176,9 +156,7 @@ function pacedRedisRow(redis: PacedRow | undefined, lowdb: PacedRow): Row[] {
     [
       '',
       SERVER_LABELS['sidecar-redis'],
-      formatRate(redis.rps),
-      redis.p50.toFixed(2),
-      redis.p99.toFixed(2),
+      ...rateAndLatency(redis),
       '',
       '',
       '',
@@ -269,4 +247,9 @@ function checkCells(check: TargetResult, label: string, signed = false): [string
 
 function formatRate(value: number): string {
   return Math.round(value).toLocaleString('en-US');
+}
+
+/** The req/s, p50 ms and p99 ms cells of a row. */
+function rateAndLatency(row: { rps: number; p50: number; p99: number }): string[] {
+  return [formatRate(row.rps), row.p50.toFixed(2), row.p99.toFixed(2)];
 }
