@@ -9,6 +9,7 @@ import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
 import { authorizationOf } from './http/authorization.js';
 import { hasUnexpectedBody } from './http/bodiless-methods.js';
+import { hasTooManyHeaders, TOO_MANY_HEADERS } from './http/header-limit.js';
 import {
   createForwardAuthHandler,
   FORWARD_AUTH_PATH,
@@ -21,6 +22,7 @@ import { beginRequest, type RequestContext } from './http/request-context.js';
 import { createHeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
 import type { Decision } from './pipeline/decide.js';
+import { deniedEvent } from './log/audit.js';
 import { withoutRedaction } from './log/logger.js';
 import { decisionLabelOf, type Metrics } from './metrics/metrics.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
@@ -28,12 +30,6 @@ import { reportUncheckedSession } from './pipeline/store-outage.js';
 import { createForwarder } from './proxy/forward.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
-
-/**
- * Node keeps at most `maxHeadersCount` headers and drops the rest without a word, which has been
- * used to hide headers from a proxy; the server keeps one more than this, and more is refused.
- */
-export const MAX_REQUEST_HEADERS = 100;
 
 export interface App {
   readonly handleRequest: RequestListener;
@@ -72,13 +68,9 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const context = beginRequest(req, res, requestLog, countResponse);
-    if (req.rawHeaders.length > MAX_REQUEST_HEADERS * 2) {
+    if (hasTooManyHeaders(req)) {
       context.reason = 'too_many_headers';
-      sendProblem(
-        res,
-        new ProblemError('header_fields_too_large', 'The request has too many headers.'),
-        context.id,
-      );
+      sendProblem(res, TOO_MANY_HEADERS, context.id);
       return;
     }
     if (hasUnexpectedBody(req)) {
@@ -101,14 +93,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     record(context, decision, metrics);
     reportUncheckedSession(decision, context.id, logger, metrics);
     if (decision.outcome === 'deny') {
-      audit({
-        event: 'auth.denied',
-        reqId: context.id,
-        rule: decision.rule?.id,
-        reason: decision.reason,
-        method: req.method,
-        path: decision.path,
-      });
+      audit(deniedEvent(decision, context.id, req.method));
       sendProblem(res, decision.error, context.id);
       return;
     }
@@ -157,7 +142,6 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     stripHeaders,
     forwardUpgrade: forward.upgrade,
     isOwnPath,
-    maxHeaders: MAX_REQUEST_HEADERS,
   });
 
   return { handleRequest, handleUpgrade, close: () => forward.close() };

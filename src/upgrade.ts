@@ -8,11 +8,13 @@ import type { Socket } from 'node:net';
 import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
 import { authorizationOf } from './http/authorization.js';
+import { hasTooManyHeaders, TOO_MANY_HEADERS } from './http/header-limit.js';
 import { rawProblemResponse } from './http/problem.js';
 import { takeQueryToken } from './http/query-token.js';
 import { resolveRequestId } from './http/request-id.js';
 import type { HeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
+import { deniedEvent } from './log/audit.js';
 import { decisionLabelOf } from './metrics/metrics.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
 import { reportUncheckedSession } from './pipeline/store-outage.js';
@@ -23,7 +25,6 @@ export interface UpgradeHandlerOptions {
   readonly stripHeaders: HeaderStripper;
   readonly forwardUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
   readonly isOwnPath: (path: string) => boolean;
-  readonly maxHeaders: number;
 }
 
 export function createUpgradeHandler(options: UpgradeHandlerOptions) {
@@ -43,8 +44,8 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions) {
       socket.end(rawProblemResponse(error, reqId));
     };
 
-    if (req.rawHeaders.length > options.maxHeaders * 2) {
-      refuse(new ProblemError('header_fields_too_large', 'The request has too many headers.'), {});
+    if (hasTooManyHeaders(req)) {
+      refuse(TOO_MANY_HEADERS, {});
       return;
     }
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
@@ -66,14 +67,7 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions) {
     metrics.requestDecided(decision.rule?.id ?? 'none', decisionLabelOf(decision));
     reportUncheckedSession(decision, reqId, logger, metrics);
     if (decision.outcome === 'deny') {
-      audit({
-        event: 'auth.denied',
-        reqId,
-        rule: decision.rule?.id,
-        reason: decision.reason,
-        method: req.method,
-        path: decision.path,
-      });
+      audit(deniedEvent(decision, reqId, req.method));
       refuse(decision.error, { path: decision.path, rule: decision.rule?.id, reason: decision.reason });
       return;
     }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ProblemError } from '../errors.js';
-import type { Audit } from '../log/audit.js';
+import { deniedEvent, type Audit } from '../log/audit.js';
 import { canonicalizeTarget } from '../pipeline/canonical-path.js';
 import type { Decider, Decision } from '../pipeline/decide.js';
 import type { IdentityHeaderNames } from '../pipeline/mutate.js';
@@ -68,14 +68,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
       authorizationOf(req),
     );
     if (decision.outcome === 'deny') {
-      deps.audit({
-        event: 'auth.denied',
-        reqId: context.id,
-        rule: decision.rule?.id,
-        reason: decision.reason,
-        method,
-        path: decision.path,
-      });
+      deps.audit(deniedEvent(decision, context.id, method));
       sendProblem(res, decision.error, context.id);
       return decision;
     }
