@@ -128,22 +128,12 @@ export function startServe(args: readonly string[], options: CliOptions): ServeP
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
-    async waitForReady(baseUrl) {
-      for (;;) {
-        if (hasExited) {
-          throw new Error(
-            `exited (code ${child.exitCode}) before ready\nstdout:\n${stdout}\nstderr:\n${stderr}`,
-          );
-        }
-        try {
-          const response = await fetch(`${baseUrl}/readyz`);
-          await response.arrayBuffer();
-          if (response.status === 200) return;
-        } catch {
-          // not listening yet
-        }
-        await Promise.race([delay(20), exited]);
-      }
+    waitForReady(baseUrl) {
+      return pollUntilStatus(`${baseUrl}/readyz`, 200, exited, () =>
+        hasExited
+          ? `exited (code ${child.exitCode}) before ready\nstdout:\n${stdout}\nstderr:\n${stderr}`
+          : undefined,
+      );
     },
     async kill() {
       if (hasExited) return;
@@ -151,6 +141,30 @@ export function startServe(args: readonly string[], options: CliOptions): ServeP
       await exited;
     },
   };
+}
+
+/**
+ * Polls `url` until it answers `status`; fails with `whyStopped()` as soon as that says the
+ * process behind it has gone.
+ */
+export async function pollUntilStatus(
+  url: string,
+  status: number,
+  exited: Promise<unknown>,
+  whyStopped: () => string | undefined,
+): Promise<void> {
+  for (;;) {
+    const stopped = whyStopped();
+    if (stopped !== undefined) throw new Error(stopped);
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (response.status === status) return;
+    } catch {
+      // not listening yet
+    }
+    await Promise.race([delay(20), exited]);
+  }
 }
 
 export interface RunningServe {

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   Arg,
   Copy,
@@ -16,7 +15,7 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
-import { REPO_ROOT } from './cli-process.js';
+import { pollUntilStatus, REPO_ROOT } from './cli-process.js';
 
 /** The path of a repository file, given from the repository root. */
 export function repoPath(relativePath: string): string {
@@ -330,18 +329,10 @@ export function startProcess(argv: readonly string[], options: StartOptions): St
     child,
     output: () => output,
     exited,
-    async waitForStatus(url, status) {
-      for (;;) {
-        if (hasExited) throw new Error(`${argv.join(' ')} exited (code ${child.exitCode}):\n${output}`);
-        try {
-          const response = await fetch(url);
-          await response.arrayBuffer();
-          if (response.status === status) return;
-        } catch {
-          // not listening yet
-        }
-        await Promise.race([delay(20), exited]);
-      }
+    waitForStatus(url, status) {
+      return pollUntilStatus(url, status, exited, () =>
+        hasExited ? `${argv.join(' ')} exited (code ${child.exitCode}):\n${output}` : undefined,
+      );
     },
     async kill() {
       if (hasExited) return;
