@@ -17,7 +17,12 @@ import { createDecider, type Decider } from './pipeline/decide.js';
 import type { IdentityHeaderNames } from './pipeline/mutate.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { compileRules } from './pipeline/rules.js';
-import { createStoreOutage, withStoreOutage, type StoreOutage } from './pipeline/store-outage.js';
+import {
+  createStoreOutage,
+  NO_STORE_OUTAGE,
+  withStoreOutage,
+  type StoreOutage,
+} from './pipeline/store-outage.js';
 import { connectRedisClient } from './store/redis-client.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
@@ -89,11 +94,10 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     rules: compileRules(config, loaded.ruleLines),
     verifyAccessToken: verifySession,
   });
-  // Only a shared store can be away while the process runs; the embedded one is in memory.
   const storeOutage =
     config.store.driver === 'redis'
       ? createStoreOutage(() => store.isReady(), config.store.unavailable)
-      : createStoreOutage(() => true, 'serve-verified');
+      : NO_STORE_OUTAGE;
   // Requests read the current rules when they are decided; a reload swaps them in one assignment.
   const decider = withStoreOutage(
     {

@@ -33,7 +33,7 @@ export interface ServerOptions {
 
 export async function startServer(deps: Deps, options: ServerOptions): Promise<RunningServer> {
   let stopping = false;
-  const app = createApp(deps, () => !stopping && deps.store.isReady());
+  const app = createApp(deps, () => !stopping && (deps.store.isReady() || deps.storeOutage.staysReady()));
   const server = createServer({ requireHostHeader: true }, app.handleRequest);
   server.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
   server.on('upgrade', app.handleUpgrade);

@@ -298,7 +298,8 @@ export function operations(identity: Config['identity']): readonly Operation[] {
         { status: 200, description: 'The store is open.', body: readinessBody, headers: noStore },
         {
           status: 503,
-          description: 'Not ready: starting, shutting down or the store is closed.',
+          description:
+            'Not ready: starting, shutting down, or the store is unavailable (unless `store.unavailable` is serve-verified).',
           body: readinessBody,
           headers: noStore,
         },

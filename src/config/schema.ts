@@ -181,7 +181,7 @@ const redisStoreSchema = z.strictObject({
     .enum(['fail-closed', 'serve-verified'], { error: 'expected fail-closed or serve-verified' })
     .default('fail-closed')
     .describe(
-      'Requests with a valid token (proxied, WebSocket upgrades, forward-auth) while Redis is unreachable: fail-closed answers 503, since revocations cannot be checked, and closes open WebSockets at their next recheck; serve-verified lets them through, logging and counting each one.',
+      'Requests with a valid token (proxied, WebSocket upgrades, forward-auth) while Redis is unreachable: fail-closed answers 503, since revocations cannot be checked, and closes open WebSockets at their next recheck; serve-verified lets them through, logging and counting each one, and keeps /readyz at 200.',
     ),
 });
 

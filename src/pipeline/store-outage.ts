@@ -16,6 +16,11 @@ export interface StoreOutage {
   /** True while sessions cannot be checked and the policy refuses them (fail-closed). */
   refusesSessions(): boolean;
   /**
+   * True when the sidecar stays ready while the store is away (serve-verified): every replica
+   * loses the same Redis at once, and a Service whose pods are all not ready serves nothing.
+   */
+  staysReady(): boolean;
+  /**
    * The decision's last stage. While the store is away, a request that a valid token would let
    * through has a session nobody can check (a revocation made on another replica is unseen):
    * fail-closed refuses it with 503; serve-verified lets it through marked `sessionUnchecked`.
@@ -24,9 +29,11 @@ export interface StoreOutage {
   apply(decision: Decision): Decision;
 }
 
+/** For a shared store: what `policy` makes of a request while `isStoreReady()` is false. */
 export function createStoreOutage(isStoreReady: () => boolean, policy: OutagePolicy): StoreOutage {
   return {
     refusesSessions: () => policy === 'fail-closed' && !isStoreReady(),
+    staysReady: () => policy === 'serve-verified',
     apply(decision) {
       if (decision.outcome !== 'allow' || !decision.identity || isStoreReady()) return decision;
       if (policy === 'serve-verified') return { ...decision, sessionUnchecked: true };
@@ -35,6 +42,16 @@ export function createStoreOutage(isStoreReady: () => boolean, policy: OutagePol
     },
   };
 }
+
+/**
+ * The embedded store is never away while the process runs: its sessions are in memory, so they
+ * are checked even when its file cannot be written (which readiness reports).
+ */
+export const NO_STORE_OUTAGE: StoreOutage = {
+  refusesSessions: () => false,
+  staysReady: () => false,
+  apply: (decision) => decision,
+};
 
 /** A decider whose every decision, whoever asks (proxy, upgrade, forward-auth), passes `outage`. */
 export function withStoreOutage(decider: Decider, outage: StoreOutage): Decider {

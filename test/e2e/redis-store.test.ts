@@ -240,6 +240,10 @@ describe('a sidecar on the redis store', { skip: redisSkipReason }, () => {
         }
         // Without a valid token nothing changes: the refusal does not depend on the store.
         await request(sidecar.url).get('/api/items').expect(401);
+        // Every replica loses Redis at once: under serve-verified they must stay in their Service.
+        await request(sidecar.url)
+          .get('/readyz')
+          .expect(policy === 'fail-closed' ? 503 : 200);
       } finally {
         await sidecar.stop({ removeData: true });
         await upstream.close();
