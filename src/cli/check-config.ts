@@ -1,9 +1,9 @@
 import { formatConfigProblem } from '../config/config-error.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import { findUnheldRoles } from '../pipeline/rule-lint.js';
 import { readLowdbSnapshot, StoreOpenError } from '../store/lowdb-store.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
-import { reportStartupError } from './report-config-error.js';
+import { loadCommandConfig } from './report-config-error.js';
 
 /**
  * Validates the config file (and the env overrides) without starting anything. Rule lint errors
@@ -11,13 +11,8 @@ import { reportStartupError } from './report-config-error.js';
  * to stdout as `warning: file:line rules[i]: message`.
  */
 export async function checkConfig(options: { readonly config?: string }, io: CliIo): Promise<number> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = await loadConfig({ path: options.config, env: io.env, requireSecret: false });
-  } catch (err) {
-    reportStartupError(err, io);
-    return EXIT.failure;
-  }
+  const loaded = await loadCommandConfig(options.config, io);
+  if (typeof loaded === 'number') return EXIT.failure;
   for (const warning of [...(loaded.warnings ?? []), ...(await roleWarnings(loaded))]) {
     writeLine(io.stdout, `warning: ${warning}`);
   }

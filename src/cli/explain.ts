@@ -2,14 +2,14 @@
  * `explain METHOD PATH`: which canonical path, which rule and which outcome the proxy would give a
  * request, decided by the proxy's own `decide()` for a user with the given roles, or anonymously.
  */
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { RuleConfig } from '../config/schema.js';
 import type { Decision } from '../pipeline/decide.js';
 import { decideAs, type PolicyRequest } from '../pipeline/policy.js';
 import { compileRules } from '../pipeline/rules.js';
 import { invalidRoleOption } from './role-option.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
-import { reportStartupError } from './report-config-error.js';
+import { loadCommandConfig } from './report-config-error.js';
 
 export interface ExplainOptions {
   readonly config?: string;
@@ -67,12 +67,8 @@ export async function explain(options: ExplainOptions, io: CliIo): Promise<numbe
     writeLine(io.stderr, roleProblem);
     return EXIT.usage;
   }
-  let loaded;
-  try {
-    loaded = await loadConfig({ path: options.config, env: io.env, requireSecret: false });
-  } catch (err) {
-    return reportStartupError(err, io);
-  }
+  const loaded = await loadCommandConfig(options.config, io);
+  if (typeof loaded === 'number') return loaded;
   const request: PolicyRequest = {
     method: method.toUpperCase(),
     target,

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/config-error.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { StoreOpenError } from '../store/lowdb-store.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
@@ -17,4 +18,16 @@ export function reportStartupError(err: unknown, io: CliIo): number {
     return EXIT.failure;
   }
   throw err;
+}
+
+/**
+ * The config a command other than `serve` works with (no JWT_SECRET needed), or, when it cannot be
+ * loaded, the exit code after the reason has been printed.
+ */
+export async function loadCommandConfig(path: string | undefined, io: CliIo): Promise<LoadedConfig | number> {
+  try {
+    return await loadConfig({ path, env: io.env, requireSecret: false });
+  } catch (err) {
+    return reportStartupError(err, io);
+  }
 }

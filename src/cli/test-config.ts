@@ -1,17 +1,12 @@
-import { loadConfig } from '../config/load.js';
 import { describeMismatch, describePolicyTest, runPolicyTests } from '../pipeline/policy.js';
 import { compileRules } from '../pipeline/rules.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
-import { reportStartupError } from './report-config-error.js';
+import { loadCommandConfig } from './report-config-error.js';
 
 /** `test-config`: runs the config's policy tests and prints one line per test, node-test style. */
 export async function testConfig(options: { readonly config?: string }, io: CliIo): Promise<number> {
-  let loaded;
-  try {
-    loaded = await loadConfig({ path: options.config, env: io.env, requireSecret: false });
-  } catch (err) {
-    return reportStartupError(err, io);
-  }
+  const loaded = await loadCommandConfig(options.config, io);
+  if (typeof loaded === 'number') return loaded;
   const results = runPolicyTests(compileRules(loaded.config, loaded.ruleLines), loaded.config.tests);
   for (const result of results) {
     const name = `${result.index + 1} - ${describePolicyTest(result.test)}`;

@@ -1,11 +1,10 @@
 import { text } from 'node:stream/consumers';
 import { createPasswordHasher, findPasswordProblem, inlineBcrypt } from '../auth/passwords.js';
 import { normalizeUsername } from '../auth/username.js';
-import { loadConfig } from '../config/load.js';
 import { openStore } from '../store/open-store.js';
 import { invalidRoleOption } from './role-option.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
-import { reportStartupError } from './report-config-error.js';
+import { loadCommandConfig, reportStartupError } from './report-config-error.js';
 
 export interface UserAddOptions {
   readonly config?: string;
@@ -34,12 +33,8 @@ export async function userAdd(options: UserAddOptions, io: CliIo): Promise<numbe
     return EXIT.usage;
   }
 
-  let loaded;
-  try {
-    loaded = await loadConfig({ path: options.config, env: io.env, requireSecret: false });
-  } catch (err) {
-    return reportStartupError(err, io);
-  }
+  const loaded = await loadCommandConfig(options.config, io);
+  if (typeof loaded === 'number') return loaded;
   const password = (await text(io.stdin)).replace(/\r?\n$/, '');
   const passwordProblem = findPasswordProblem(password, loaded.config.passwords);
   if (passwordProblem) {
