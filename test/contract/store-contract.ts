@@ -33,6 +33,12 @@ export function describeStoreContract(driver: string, openStore: () => Promise<O
       return result.user;
     };
     const hash = () => `h-${randomUUID()}`;
+    /** Starts a family with `tokenHash`, valid for an hour from now. */
+    const startFamily = (userId: string, tokenHash: string) =>
+      store.refreshTokens.startFamily(userId, { tokenHash, expiresAt: Date.now() + HOUR }, Date.now());
+    /** Exchanges `tokenHash` now for `next`, valid for an hour. */
+    const rotate = (tokenHash: string, next = hash()) =>
+      store.refreshTokens.rotate(tokenHash, { tokenHash: next, expiresAt: Date.now() + HOUR }, Date.now());
 
     it('is ready once open', () => {
       assert.equal(store.isReady(), true);
@@ -80,19 +86,11 @@ export function describeStoreContract(driver: string, openStore: () => Promise<O
       it('deletes a user with their refresh tokens, and frees the username', async () => {
         const user = await createUser();
         const token = hash();
-        await store.refreshTokens.startFamily(
-          user.id,
-          { tokenHash: token, expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
+        await startFamily(user.id, token);
         assert.equal(await store.users.delete(user.id), true);
         assert.equal(await store.users.findById(user.id), undefined);
         assert.equal(store.sessions.sessionStateOf(user.id), undefined);
-        const rotation = await store.refreshTokens.rotate(
-          token,
-          { tokenHash: hash(), expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
+        const rotation = await rotate(token);
         assert.deepEqual(rotation, { outcome: 'rejected', reason: 'unknown' });
         const again = await store.users.create({ username: user.username, passwordHash: 'hash', roles: [] });
         assert.ok(again.created);
@@ -110,20 +108,8 @@ export function describeStoreContract(driver: string, openStore: () => Promise<O
       it('rotates a live token once: of ten concurrent rotations exactly one wins', async () => {
         const user = await createUser();
         const first = hash();
-        const { familyId } = await store.refreshTokens.startFamily(
-          user.id,
-          { tokenHash: first, expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
-        const results = await Promise.all(
-          Array.from({ length: 10 }, () =>
-            store.refreshTokens.rotate(
-              first,
-              { tokenHash: hash(), expiresAt: Date.now() + HOUR },
-              Date.now(),
-            ),
-          ),
-        );
+        const { familyId } = await startFamily(user.id, first);
+        const results = await Promise.all(Array.from({ length: 10 }, () => rotate(first)));
         const rotated = results.filter((result) => result.outcome === 'rotated');
         assert.equal(rotated.length, 1);
         assert.deepEqual(rotated[0], { outcome: 'rotated', userId: user.id, familyId });
@@ -133,39 +119,10 @@ export function describeStoreContract(driver: string, openStore: () => Promise<O
         const user = await createUser();
         const first = hash();
         const second = hash();
-        await store.refreshTokens.startFamily(
-          user.id,
-          { tokenHash: first, expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
-        assert.equal(
-          (
-            await store.refreshTokens.rotate(
-              first,
-              { tokenHash: second, expiresAt: Date.now() + HOUR },
-              Date.now(),
-            )
-          ).outcome,
-          'rotated',
-        );
-        assert.equal(
-          (
-            await store.refreshTokens.rotate(
-              first,
-              { tokenHash: hash(), expiresAt: Date.now() + HOUR },
-              Date.now(),
-            )
-          ).outcome,
-          'reused',
-        );
-        assert.deepEqual(
-          await store.refreshTokens.rotate(
-            second,
-            { tokenHash: hash(), expiresAt: Date.now() + HOUR },
-            Date.now(),
-          ),
-          { outcome: 'rejected', reason: 'revoked' },
-        );
+        await startFamily(user.id, first);
+        assert.equal((await rotate(first, second)).outcome, 'rotated');
+        assert.equal((await rotate(first)).outcome, 'reused');
+        assert.deepEqual(await rotate(second), { outcome: 'rejected', reason: 'revoked' });
       });
 
       it('refuses an expired token', async () => {
@@ -185,35 +142,19 @@ export function describeStoreContract(driver: string, openStore: () => Promise<O
         const owner = await createUser();
         const other = await createUser();
         const token = hash();
-        await store.refreshTokens.startFamily(
-          owner.id,
-          { tokenHash: token, expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
+        await startFamily(owner.id, token);
         assert.equal(await store.refreshTokens.revokeFamilyOf(token, other.id, Date.now()), false);
         assert.equal(await store.refreshTokens.revokeFamilyOf(token, owner.id, Date.now()), true);
-        const rotation = await store.refreshTokens.rotate(
-          token,
-          { tokenHash: hash(), expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
+        const rotation = await rotate(token);
         assert.deepEqual(rotation, { outcome: 'rejected', reason: 'revoked' });
       });
 
       it('ends every family of a user whose sessions are ended', async () => {
         const user = await createUser();
         const token = hash();
-        await store.refreshTokens.startFamily(
-          user.id,
-          { tokenHash: token, expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
+        await startFamily(user.id, token);
         await store.users.update(user.id, { passwordHash: 'new-hash' }, { endSessions: true });
-        const rotation = await store.refreshTokens.rotate(
-          token,
-          { tokenHash: hash(), expiresAt: Date.now() + HOUR },
-          Date.now(),
-        );
+        const rotation = await rotate(token);
         assert.deepEqual(rotation, { outcome: 'rejected', reason: 'revoked' });
       });
     });
