@@ -102,28 +102,27 @@ export function createMetrics(): Metrics {
       this.set(storeReady() ? 1 : 0);
     },
   });
-  for (const result of ['hit', 'miss']) tokenCache.labels(result).inc(0);
+  const cacheHits = tokenCache.labels('hit');
+  const cacheMisses = tokenCache.labels('miss');
+  cacheHits.inc(0);
+  cacheMisses.inc(0);
   for (const result of ['success', 'failure']) reloads.labels(result).inc(0);
 
-  // Per-request counters keep their labelled children: prom-client would hash the labels each time.
-  const decided = new Map<string, Counter.Internal>();
-  const byClass = new Map<number, Counter.Internal>();
+  // Counters counted per request keep their labelled children: prom-client hashes labels per call.
+  const decided = childCache();
+  const byClass = childCache();
+  const byEvent = childCache();
   return {
     requestDecided(rule, decision) {
-      const key = `${rule} ${decision}`;
-      let child = decided.get(key);
-      if (!child) decided.set(key, (child = requests.labels(rule, decision)));
-      child.inc();
+      decided(`${rule} ${decision}`, () => requests.labels(rule, decision)).inc();
     },
     responded(status) {
-      const statusClass = Math.floor(status / 100);
-      let child = byClass.get(statusClass);
-      if (!child) byClass.set(statusClass, (child = responses.labels(`${statusClass}xx`)));
-      child.inc();
+      const codeClass = `${Math.floor(status / 100)}xx`;
+      byClass(codeClass, () => responses.labels(codeClass)).inc();
     },
     upstreamResponded: (seconds) => upstream.observe(seconds),
-    authEvent: (event) => authEvents.labels(event).inc(),
-    tokenCacheLookup: (hit) => tokenCache.labels(hit ? 'hit' : 'miss').inc(),
+    authEvent: (event) => byEvent(event, () => authEvents.labels(event)).inc(),
+    tokenCacheLookup: (hit) => (hit ? cacheHits : cacheMisses).inc(),
     storeWritten: (seconds) => storeWrites.observe(seconds),
     configReloaded: (result) => reloads.labels(result).inc(),
     servedUnchecked: () => unchecked.inc(),
@@ -131,5 +130,15 @@ export function createMetrics(): Metrics {
     async render() {
       return { body: await registry.metrics(), contentType: registry.contentType };
     },
+  };
+}
+
+/** Children of a labelled counter by key, each made once. */
+function childCache(): (key: string, make: () => Counter.Internal) => Counter.Internal {
+  const children = new Map<string, Counter.Internal>();
+  return (key, make) => {
+    let child = children.get(key);
+    if (!child) children.set(key, (child = make()));
+    return child;
   };
 }
