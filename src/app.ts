@@ -24,7 +24,7 @@ import { canonicalizeTarget } from './pipeline/canonical-path.js';
 import type { Decision } from './pipeline/decide.js';
 import { deniedEvent } from './log/audit.js';
 import { withoutRedaction } from './log/logger.js';
-import { decisionLabelOf, type Metrics } from './metrics/metrics.js';
+import { decisionLabelOf } from './metrics/metrics.js';
 import { mutateForUpstream } from './pipeline/mutate.js';
 import { reportUncheckedSession } from './pipeline/store-outage.js';
 import { createForwarder } from './proxy/forward.js';
@@ -90,8 +90,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     stripHeaders(req.headers, peerTrusted);
     if (target.ok && serveOwnPath(req, res, context, target, matchPath ?? target.path, original)) return;
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
-    record(context, decision, metrics);
-    reportUncheckedSession(decision, context.id, logger, metrics);
+    record(context, decision);
     if (decision.outcome === 'deny') {
       audit(deniedEvent(decision, context.id, req.method));
       sendProblem(res, decision.error, context.id);
@@ -117,10 +116,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     if (original) {
       context.path = FORWARD_AUTH_PATH;
       const decision = verifyForProxy(req, res, original, context);
-      if (decision) {
-        record(context, decision, metrics);
-        reportUncheckedSession(decision, context.id, logger, metrics);
-      }
+      if (decision) record(context, decision);
       return true;
     }
     if (isOwnPath(matchPath)) {
@@ -137,6 +133,20 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     return false;
   }
 
+  /** What the request line, the metrics and (for an unchecked session) the log keep of a decision. */
+  function record(context: RequestContext, decision: Decision): void {
+    context.decision = decision.outcome;
+    context.rule = decision.rule?.id;
+    metrics.requestDecided(decision.rule?.id ?? 'none', decisionLabelOf(decision));
+    reportUncheckedSession(decision, context.id, logger, metrics);
+    if (decision.path !== undefined) context.path = decision.path;
+    if (decision.outcome === 'allow') {
+      context.userId = decision.identity?.id;
+    } else {
+      context.reason = decision.reason;
+    }
+  }
+
   const handleUpgrade = createUpgradeHandler({
     deps,
     stripHeaders,
@@ -145,16 +155,4 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
   });
 
   return { handleRequest, handleUpgrade, close: () => forward.close() };
-}
-
-function record(context: RequestContext, decision: Decision, metrics: Metrics): void {
-  context.decision = decision.outcome;
-  context.rule = decision.rule?.id;
-  metrics.requestDecided(decision.rule?.id ?? 'none', decisionLabelOf(decision));
-  if (decision.path !== undefined) context.path = decision.path;
-  if (decision.outcome === 'allow') {
-    context.userId = decision.identity?.id;
-  } else {
-    context.reason = decision.reason;
-  }
 }
