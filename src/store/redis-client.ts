@@ -48,3 +48,17 @@ export async function connectRedisClient(url: string, timeoutMs = 5000): Promise
   // are reported by the store's own connections to the same server.
   return client;
 }
+
+/**
+ * Defines each Lua script of `scripts` on `client` (all take their keys from ARGV, numberOfKeys 0)
+ * and returns one way to run them: a name and its ARGV in, the script's reply out.
+ */
+export function defineScripts<Name extends string>(
+  client: Redis,
+  scripts: Readonly<Record<Name, string>>,
+): (name: Name, ...args: (string | number)[]) => Promise<unknown> {
+  for (const [name, lua] of Object.entries<string>(scripts))
+    client.defineCommand(name, { numberOfKeys: 0, lua });
+  const commands = client as unknown as Record<Name, (...args: (string | number)[]) => Promise<unknown>>;
+  return (name, ...args) => commands[name].call(client, ...args);
+}

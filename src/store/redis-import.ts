@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { connectRedisClient } from './redis-client.js';
+import { connectRedisClient, defineScripts } from './redis-client.js';
 import { REDIS_IMPORT_SCRIPTS, type RedisImportScriptName } from './redis-scripts.js';
 import type { RefreshTokenRecord, StoreSnapshot, UserRecord } from './types.js';
 
@@ -45,7 +44,9 @@ export async function importIntoRedis(
   const at = (options.now ?? Date.now)();
   const client = await connectRedisClient(options.url);
   try {
-    const run = defineScripts(client);
+    const define = defineScripts(client, REDIS_IMPORT_SCRIPTS);
+    const run = (name: RedisImportScriptName, ...args: (string | number)[]) =>
+      define(name, ...args) as Promise<ImportOutcome>;
     const users = emptyCounts();
     const conflicts: UserRecord[] = [];
     const copiedUserIds = new Set<string>();
@@ -102,18 +103,6 @@ export async function importIntoRedis(
   } finally {
     await client.quit().catch(() => client.disconnect());
   }
-}
-
-function defineScripts(
-  client: Redis,
-): (name: RedisImportScriptName, ...args: (string | number)[]) => Promise<ImportOutcome> {
-  for (const [name, lua] of Object.entries(REDIS_IMPORT_SCRIPTS))
-    client.defineCommand(name, { numberOfKeys: 0, lua });
-  const commands = client as unknown as Record<
-    RedisImportScriptName,
-    (...args: (string | number)[]) => Promise<ImportOutcome>
-  >;
-  return (name, ...args) => commands[name].call(client, ...args);
 }
 
 /**

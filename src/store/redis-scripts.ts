@@ -243,5 +243,3 @@ export const REDIS_SCRIPTS = {
   authSidecarRevokeFamilyOf: REVOKE_FAMILY_OF,
   authSidecarRevokeAccessToken: REVOKE_ACCESS_TOKEN,
 } as const;
-
-export type RedisScriptName = keyof typeof REDIS_SCRIPTS;

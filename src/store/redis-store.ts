@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ProblemError } from '../errors.js';
 import { StoreOpenError } from './lowdb-store.js';
-import { createRedisClient } from './redis-client.js';
-import { REDIS_SCRIPTS, type RedisScriptName } from './redis-scripts.js';
+import { createRedisClient, defineScripts } from './redis-client.js';
+import { REDIS_SCRIPTS } from './redis-scripts.js';
 import type { CreateUserResult, RotateResult, Store, UserRecord } from './types.js';
 
 export interface RedisStoreOptions {
@@ -34,8 +34,6 @@ interface Mirror {
   readonly revoked: Map<string, number>;
 }
 
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
-
 const PRUNE_INTERVAL_MS = 60_000;
 /**
  * An idle connection to a server that stopped answering would look healthy for ever; a PING on
@@ -61,10 +59,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   const where = redactedUrl(options.url);
   const command = createRedisClient(options.url);
   const subscriber = createRedisClient(options.url);
-  for (const [name, lua] of Object.entries(REDIS_SCRIPTS))
-    command.defineCommand(name, { numberOfKeys: 0, lua });
-  const script = (name: RedisScriptName): ScriptCall =>
-    (command as unknown as Record<RedisScriptName, ScriptCall>)[name].bind(command);
+  const run = defineScripts(command, REDIS_SCRIPTS);
 
   let mirror: Mirror = { users: new Map(), revoked: new Map() };
   /** False from a subscriber disconnection until the mirror has been reloaded. */
@@ -260,7 +255,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
 
     revokedAccessTokens: {
       async revoke(tokenId, expiresAt) {
-        await call(() => script('authSidecarRevokeAccessToken')(prefix, tokenId, expiresAt));
+        await call(() => run('authSidecarRevokeAccessToken', prefix, tokenId, expiresAt));
         applyEverywhere({ type: 'revoked', id: tokenId, expiresAt });
       },
     },
@@ -278,7 +273,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
           tokenVersion: 0,
         };
         const created = await call(() =>
-          script('authSidecarCreateUser')(prefix, record.id, record.username, JSON.stringify(record)),
+          run('authSidecarCreateUser', prefix, record.id, record.username, JSON.stringify(record)),
         );
         if (created !== 1) return { created: false, reason: 'username_taken' };
         applyEverywhere({ type: 'user', id: record.id, disabled: false, tokenVersion: 0 });
@@ -311,7 +306,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         };
         const roles = changes.roles === undefined ? '' : JSON.stringify(changes.roles);
         const text = await call(() =>
-          script('authSidecarUpdateUser')(
+          run(
+            'authSidecarUpdateUser',
             prefix,
             id,
             JSON.stringify(scalar),
@@ -332,7 +328,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       },
 
       async delete(id) {
-        const deleted = await call(() => script('authSidecarDeleteUser')(prefix, id));
+        const deleted = await call(() => run('authSidecarDeleteUser', prefix, id));
         if (deleted !== 1) return false;
         applyEverywhere({ type: 'user-deleted', id });
         return true;
@@ -343,20 +339,20 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       async startFamily(userId, token, at) {
         const familyId = randomUUID();
         await call(() =>
-          script('authSidecarStartFamily')(prefix, userId, familyId, token.tokenHash, token.expiresAt, at),
+          run('authSidecarStartFamily', prefix, userId, familyId, token.tokenHash, token.expiresAt, at),
         );
         return { familyId };
       },
 
       async rotate(tokenHash, next, at): Promise<RotateResult> {
         const reply = await call(() =>
-          script('authSidecarRotate')(prefix, tokenHash, next.tokenHash, next.expiresAt, at),
+          run('authSidecarRotate', prefix, tokenHash, next.tokenHash, next.expiresAt, at),
         );
         return parseRotateReply(reply);
       },
 
       async revokeFamilyOf(tokenHash, userId, at) {
-        const revoked = await call(() => script('authSidecarRevokeFamilyOf')(prefix, tokenHash, userId, at));
+        const revoked = await call(() => run('authSidecarRevokeFamilyOf', prefix, tokenHash, userId, at));
         return revoked === 1;
       },
     },
