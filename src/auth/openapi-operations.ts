@@ -26,7 +26,7 @@ import {
 } from './schemas.js';
 
 /** Where the document is served, by the auth router. */
-export const OPENAPI_PATH = '/auth/openapi.json';
+const OPENAPI_PATH = '/auth/openapi.json';
 
 /** A JSON value of the document; the document is plain data, built once and serialized once. */
 export type Json = Record<string, unknown>;

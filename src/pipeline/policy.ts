@@ -88,7 +88,7 @@ export function describeMismatch(result: PolicyTestResult): string {
 }
 
 /** `rules[1], line 14`, `default`, or the reason the path was refused before any rule. */
-export function describeDecider(decision: Decision): string {
+function describeDecider(decision: Decision): string {
   const { rule } = decision;
   if (rule === undefined) return decision.outcome === 'deny' ? `path refused: ${decision.reason}` : 'no rule';
   return rule.line === undefined ? rule.id : `${rule.id}, line ${rule.line}`;

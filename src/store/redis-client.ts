@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** Backoff of reconnection attempts: 100 ms more each time, at most 2 s. */
-export const redisRetryDelay = (attempt: number): number => Math.min(attempt * 100, 2000);
+const redisRetryDelay = (attempt: number): number => Math.min(attempt * 100, 2000);
 
 /**
  * Every connection fails fast during an outage (no offline queue, no retries per request) and
@@ -10,7 +10,7 @@ export const redisRetryDelay = (attempt: number): number => Math.min(attempt * 1
  * without a reset) counts as down: a connection that waits on an answer for `socketTimeout` is
  * dropped and opened again, failing the commands it carried.
  */
-export const REDIS_CONNECTION_OPTIONS: RedisOptions = {
+const REDIS_CONNECTION_OPTIONS: RedisOptions = {
   retryStrategy: redisRetryDelay,
   maxRetriesPerRequest: 0,
   enableOfflineQueue: false,
