@@ -209,6 +209,14 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
         return updated;
       },
 
+      async replacePasswordHash(id, expectedHash, nextHash) {
+        const current = usersById.get(id);
+        if (!current || current.passwordHash !== expectedHash) return false;
+        putUser({ ...current, passwordHash: nextHash });
+        await persist();
+        return true;
+      },
+
       async delete(id) {
         const user = usersById.get(id);
         if (!user) return false;

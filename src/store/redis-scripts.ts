@@ -95,6 +95,27 @@ redis.call('PUBLISH', p .. 'events', cjson.encode({
 return updated
 `;
 
+/**
+ * ARGV: prefix, id, expected hash, next hash. Replaces the password hash only if it is still the
+ * expected one; the token version stays and nothing is published (the session state is unchanged).
+ * Returns 1 when replaced. The hash is spliced into the stored JSON so the roles array keeps its
+ * form (cjson would encode an empty array as an object).
+ */
+const REPLACE_PASSWORD_HASH = `
+local p, id = ARGV[1], ARGV[2]
+local current = redis.call('HGET', p .. 'users', id)
+if not current then return 0 end
+local user = cjson.decode(current)
+if user.passwordHash ~= ARGV[3] then return 0 end
+local roles = '[]'
+if #user.roles > 0 then roles = cjson.encode(user.roles) end
+user.passwordHash = ARGV[4]
+user.roles = nil
+local body = cjson.encode(user)
+redis.call('HSET', p .. 'users', id, string.sub(body, 1, -2) .. ',"roles":' .. roles .. '}')
+return 1
+`;
+
 /** ARGV: prefix, id. Deletes the user and every refresh token of theirs; 1 when deleted. */
 const DELETE_USER = `
 local p, id = ARGV[1], ARGV[2]
@@ -238,6 +259,7 @@ export const REDIS_SCRIPTS = {
   authSidecarCreateUser: CREATE_USER,
   authSidecarUpdateUser: UPDATE_USER,
   authSidecarDeleteUser: DELETE_USER,
+  authSidecarReplacePasswordHash: REPLACE_PASSWORD_HASH,
   authSidecarStartFamily: START_FAMILY,
   authSidecarRotate: ROTATE,
   authSidecarRevokeFamilyOf: REVOKE_FAMILY_OF,

@@ -327,6 +327,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         return updated;
       },
 
+      async replacePasswordHash(id, expectedHash, nextHash) {
+        const replaced = await call(() =>
+          run('authSidecarReplacePasswordHash', prefix, id, expectedHash, nextHash),
+        );
+        return replaced === 1;
+      },
+
       async delete(id) {
         const deleted = await call(() => run('authSidecarDeleteUser', prefix, id));
         if (deleted !== 1) return false;

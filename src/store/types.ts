@@ -73,6 +73,13 @@ export interface UserStore {
    * issued before is superseded; undefined when there is no such user.
    */
   update(id: string, changes: UserChanges, options: UpdateOptions): Promise<UserRecord | undefined>;
+  /**
+   * Replaces the password hash only if the stored one is still `expectedHash` (a compare-and-set,
+   * atomic with respect to every other change of the user). Unlike `update`, the token version is
+   * not bumped and no session ends: it rehashes the same password, at a new cost, after a
+   * successful login. True when replaced; false when the user is gone or the hash changed since.
+   */
+  replacePasswordHash(id: string, expectedHash: string, nextHash: string): Promise<boolean>;
   /** Deletes the user and every refresh token of theirs; false when there is no such user. */
   delete(id: string): Promise<boolean>;
 }

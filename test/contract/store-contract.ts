@@ -74,6 +74,22 @@ export function describeStoreContract(driver: string, openStore: () => Promise<O
         assert.deepEqual(store.sessions.sessionStateOf(user.id), { disabled: true, tokenVersion: 2 });
       });
 
+      it('replaces a password hash only while it is still the expected one, keeping the sessions', async () => {
+        const user = await createUser([]);
+        const token = hash();
+        await startFamily(user.id, token);
+        assert.equal(await store.users.replacePasswordHash(user.id, 'stale-hash', 'rehashed'), false);
+        assert.equal(await store.users.replacePasswordHash(user.id, 'hash', 'rehashed'), true);
+        const stored = await store.users.findById(user.id);
+        assert.equal(stored?.passwordHash, 'rehashed');
+        assert.deepEqual(stored?.roles, []);
+        assert.equal(stored?.tokenVersion, 0);
+        assert.deepEqual(store.sessions.sessionStateOf(user.id), { disabled: false, tokenVersion: 0 });
+        assert.equal((await rotate(token)).outcome, 'rotated');
+        assert.equal(await store.users.replacePasswordHash(user.id, 'hash', 'again'), false);
+        assert.equal(await store.users.replacePasswordHash('no-such-id', 'hash', 'again'), false);
+      });
+
       it('answers undefined and false for a user that does not exist', async () => {
         assert.equal(
           await store.users.update('no-such-id', { disabled: true }, { endSessions: true }),
