@@ -82,6 +82,12 @@ export function findGlobProblem(glob: string): string | undefined {
   for (const [index, segment] of segments.entries()) {
     const isLast = index === segments.length - 1;
     if (segment === '' && !isLast) return 'a rule path cannot contain empty segments (//)';
+    // A request's trailing slash is optional, so a glob's cannot be meaningful: `/console/` would
+    // leave `/console` to a later rule. Which of the two the operator meant is theirs to say.
+    if (segment === '' && isLast) {
+      const bare = glob.slice(0, -1);
+      return `a rule path cannot end with /: write ${bare} (matches ${bare} and ${bare}/) or ${bare}/** (and everything under it)`;
+    }
     if (segment === '.' || segment === '..') return 'a rule path cannot contain . or .. segments';
     if (segment.includes(';'))
       return 'a rule path cannot contain ; (path parameters are refused in requests)';
