@@ -18,6 +18,10 @@
  *
  * BENCH_SKIP=memory,store leaves those phases out, for a quicker run while developing; such a
  * partial run prints its table but does not write bench/results.json.
+ *
+ * BENCH_BEFORE=<git ref> also builds that earlier commit and runs scenarios 1 and 2 on it, its
+ * rounds interleaved with the current build's, and holds the current build to at least 0.95x of
+ * it: a change is measured against the code it replaces in the same run.
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +37,7 @@ import type { BenchServers } from './scenarios/bench-servers.js';
 import { forgeToken } from './scenarios/forged-token.js';
 import { runMemory } from './scenarios/memory.js';
 import { runPacedLatency } from './scenarios/paced.js';
+import { compareWithBefore, startBeforeSidecar } from './scenarios/before.js';
 import { compareStores, countRedisCommands, startRedisSidecar } from './scenarios/redis-store.js';
 import { runStore } from './scenarios/store.js';
 import { runThroughput } from './scenarios/throughput.js';
@@ -59,6 +64,8 @@ for (const name of skipped) {
     process.exit(2);
   }
 }
+
+const beforeRef = process.env.BENCH_BEFORE?.trim() || undefined;
 
 const startedAt = performance.now();
 const phaseSeconds: Record<string, number> = {};
@@ -138,6 +145,9 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
   const redisSidecar = await startRedisSidecar(workDir, upstream.url, secret);
   if ('skipped' in redisSidecar) progress(`Redis store skipped: ${redisSidecar.skipped}`);
   const withRedis = 'skipped' in redisSidecar ? undefined : redisSidecar;
+  if (beforeRef !== undefined) progress(`building ${beforeRef} for the earlier-build rows`);
+  const before =
+    beforeRef === undefined ? undefined : await startBeforeSidecar(beforeRef, workDir, upstream.url, secret);
   const servers: BenchServers = {
     upstream,
     baseline: await startChildServer('baseline proxy', SCRIPTS.baselineProxy, [upstream.url]),
@@ -147,12 +157,14 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     }),
     sidecar: await startSidecar('auth-sidecar', configPath, secret),
     ...(withRedis ? { 'sidecar-redis': withRedis.sidecar } : {}),
+    ...(before ? { 'sidecar-before': before.sidecar } : {}),
   };
   const session = await login(servers.sidecar.url, BENCH_USER);
   const tokens = {
     valid: session.accessToken,
     forged: forgeToken(session.accessToken),
     ...(withRedis ? { redis: withRedis.token } : {}),
+    ...(before ? { before: before.token } : {}),
   };
   const generators = startLoadGenerators();
 
@@ -167,13 +179,20 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     `paced ${SETTINGS.paced.ratePerS} req/s, then under a login storm (scenarios 1, 5)`,
     () => runPacedLatency(servers, tokens, generators, progress),
   );
-  const finished = [servers.baseline, servers.seed, servers.sidecar, servers['sidecar-redis']];
+  const finished = [
+    servers.baseline,
+    servers.seed,
+    servers.sidecar,
+    servers['sidecar-redis'],
+    servers['sidecar-before'],
+  ];
   await Promise.all(finished.flatMap((server) => (server ? [stopChild(server.child)] : [])));
   await withRedis?.redis.stop();
   const redis =
     'skipped' in redisSidecar
       ? { skipped: redisSidecar.skipped }
       : compareStores(throughput.result.runs, paced.rows, throughput.commands);
+  const vsBefore = before ? compareWithBefore(before.build, throughput.result.runs) : undefined;
 
   const memory = skipped.has('memory')
     ? undefined
@@ -205,6 +224,7 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     throughput: throughput.result.rows,
     paced: paced.rows,
     redis,
+    ...(vsBefore ? { before: vsBefore } : {}),
     ...(memory ? { memory } : {}),
     ...(store ? { store } : {}),
   });
@@ -215,6 +235,7 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     throughput: { medians: throughput.result.rows, runs: throughput.result.runs },
     paced: { medians: paced.rows, loginStorm: paced.storm, runs: paced.runs },
     redis,
+    ...(vsBefore ? { before: vsBefore } : {}),
     ...(memory ? { memory } : {}),
     ...(store ? { store } : {}),
     targets,

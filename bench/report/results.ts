@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { MachineInfo } from '../lib/machine.js';
+import type { BeforeComparison } from '../scenarios/before.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedRow, PacedRun, StormTotals } from '../scenarios/paced.js';
 import type { RedisComparison } from '../scenarios/redis-store.js';
@@ -24,6 +25,8 @@ export interface BenchResults {
   };
   /** Scenario 1 with the Redis store against the lowdb store, or why it was skipped. */
   readonly redis: RedisComparison;
+  /** Scenarios 1 and 2 against an earlier build (BENCH_BEFORE=<git ref>); absent otherwise. */
+  readonly before?: BeforeComparison;
   /** Absent when BENCH_SKIP left the phase out (a partial run, for development). */
   readonly memory?: MemoryResult;
   readonly store?: StoreResult;

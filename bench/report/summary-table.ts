@@ -25,6 +25,7 @@ const SERVER_LABELS: Record<ServerKind, string> = {
   seed: 'seed-style (express+passport)',
   sidecar: 'auth-sidecar',
   'sidecar-redis': 'auth-sidecar, Redis store',
+  'sidecar-before': 'auth-sidecar, earlier build',
 };
 
 type Row = readonly string[];
@@ -36,6 +37,7 @@ export function formatSummaryTable(results: BenchResults): string {
     return found;
   };
   const redisVsLowdb = results.targets.find((t) => t.id === 'auth-get.redis-vs-lowdb');
+  const vsBefore = results.targets.find((t) => t.id === 'auth-get.vs-before');
   return formatTable(COLUMNS, [
     ...throughputRows(
       results,
@@ -44,13 +46,16 @@ export function formatSummaryTable(results: BenchResults): string {
       [
         ['sidecar', target('auth-get.sidecar-vs-baseline'), 'vs baseline'],
         ['sidecar', target('auth-get.sidecar-vs-seed'), 'vs seed'],
+        ...(vsBefore ? [['sidecar', vsBefore, 'vs earlier'] as const] : []),
         ...(redisVsLowdb ? [['sidecar-redis', redisVsLowdb, 'vs lowdb'] as const] : []),
       ],
-      { 'sidecar-redis': redisNotes(results) },
+      { 'sidecar-redis': redisNotes(results), 'sidecar-before': beforeNotes(results, 'auth-get') },
     ),
     ...redisSkippedRow(results),
     ...pacedRows(results, target('paced.p50-over-baseline'), target('paced.p99-over-baseline')),
-    ...throughputRows(results, 'public-get', '2 public GET, no token'),
+    ...throughputRows(results, 'public-get', '2 public GET, no token', [], {
+      'sidecar-before': beforeNotes(results, 'public-get'),
+    }),
     ...throughputRows(results, 'invalid-token', '3 forged token -> 401', [
       ['sidecar', target('invalid-token.vs-baseline-auth-get'), 'vs baseline #1'],
     ]),
@@ -114,6 +119,18 @@ function redisNotes(results: BenchResults): string[] {
       : [
           `${formatRate(commands)} Redis commands over ${formatRate(redis.redisSidecarRequests)} requests + warm-up`,
         ]),
+  ];
+}
+
+/** Which build the earlier-build row ran, and the current build's ratio to it round by round. */
+function beforeNotes(results: BenchResults, scenario: ThroughputScenario): string[] {
+  const { before } = results;
+  const figures = before?.scenarios.find((s) => s.scenario === scenario);
+  if (!before || !figures) return [];
+  const ratios = figures.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ');
+  return [
+    `${before.ref} (${before.commit.slice(0, 10)})`,
+    `current / earlier ${figures.ratio.toFixed(2)}x, median of rounds ${ratios}`,
   ];
 }
 

@@ -1,6 +1,7 @@
 /** The figures the sidecar is held to, each checked against this run's measurements. */
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedCondition, PacedRow } from '../scenarios/paced.js';
+import type { BeforeComparison } from '../scenarios/before.js';
 import type { RedisComparison } from '../scenarios/redis-store.js';
 import type { StoreResult } from '../scenarios/store.js';
 import type { ThroughputRow, ThroughputScenario } from '../scenarios/throughput.js';
@@ -11,6 +12,7 @@ export type TargetId =
   | 'auth-get.sidecar-vs-baseline'
   | 'auth-get.sidecar-vs-seed'
   | 'auth-get.redis-vs-lowdb'
+  | 'auth-get.vs-before'
   | 'paced.p50-over-baseline'
   | 'paced.p99-over-baseline'
   | 'invalid-token.vs-baseline-auth-get'
@@ -21,6 +23,9 @@ export type TargetId =
 
 /** The Redis row: req/s with the Redis store at least this share of req/s with lowdb. */
 export const REDIS_VS_LOWDB_BOUND = 0.9;
+
+/** With BENCH_BEFORE: the current build's req/s at least this share of the earlier build's. */
+export const VS_BEFORE_BOUND = 0.95;
 
 export interface TargetResult {
   readonly id: TargetId;
@@ -39,6 +44,8 @@ export interface MeasuredFigures {
   readonly paced: readonly PacedRow[];
   /** Scenario 1 with the Redis store against lowdb, or why it was skipped. */
   readonly redis: RedisComparison;
+  /** Scenarios 1 and 2 against an earlier build; absent unless BENCH_BEFORE asked for it. */
+  readonly before?: BeforeComparison;
   /** Absent when BENCH_SKIP left the phase out. */
   readonly memory?: MemoryResult;
   readonly store?: StoreResult;
@@ -100,6 +107,7 @@ export function evaluateTargets(figures: MeasuredFigures): TargetResult[] {
           }),
         ]
       : []),
+    ...(figures.before ? [beforeCheck(figures.before, sidecar, figures.throughput)] : []),
     check({
       id: 'paced.p50-over-baseline',
       description: '1,000 req/s: sidecar p50 - baseline p50',
@@ -139,6 +147,24 @@ export function evaluateTargets(figures: MeasuredFigures): TargetResult[] {
     ...(figures.memory ? [memoryCheck(figures.memory)] : []),
     ...(figures.store ? storeChecks(figures.store) : []),
   ];
+}
+
+function beforeCheck(
+  before: BeforeComparison,
+  sidecar: ThroughputRow,
+  throughput: readonly ThroughputRow[],
+): TargetResult {
+  const earlier = throughput.find((r) => r.scenario === 'auth-get' && r.server === 'sidecar-before');
+  const authGet = before.scenarios.find((s) => s.scenario === 'auth-get');
+  return check({
+    id: 'auth-get.vs-before',
+    description: `authenticated GET: sidecar req/s / the same at ${before.ref}, median of the rounds`,
+    measured: authGet?.ratio ?? 0,
+    unit: 'x',
+    compare: '>=',
+    bound: VS_BEFORE_BOUND,
+    clean: earlier !== undefined && sidecar.unexpected === 0 && earlier.unexpected === 0,
+  });
 }
 
 function memoryCheck(memory: MemoryResult): TargetResult {

@@ -12,9 +12,11 @@ export interface BenchServers {
   readonly sidecar: RunningSidecar;
   /** The same sidecar configuration with the Redis store; absent when redis-server is not installed. */
   readonly 'sidecar-redis'?: RunningSidecar;
+  /** An earlier build with the lowdb store (BENCH_BEFORE); absent unless asked for. */
+  readonly 'sidecar-before'?: RunningSidecar;
 }
 
-export type ServerKind = 'baseline' | 'seed' | 'sidecar' | 'sidecar-redis';
+export type ServerKind = 'baseline' | 'seed' | 'sidecar' | 'sidecar-redis' | 'sidecar-before';
 
 export interface BenchTokens {
   /** An access token the sidecar issued to the bench user (role analyst). */
@@ -23,6 +25,8 @@ export interface BenchTokens {
   readonly forged: string;
   /** An access token the Redis-store sidecar issued to its bench user. */
   readonly redis?: string;
+  /** An access token the earlier build issued to its bench user. */
+  readonly before?: string;
 }
 
 export function serverOf(servers: BenchServers, kind: ServerKind): RunningServer {

@@ -80,8 +80,15 @@ function buildCases(servers: BenchServers, tokens: BenchTokens): ThroughputCase[
     ...(servers['sidecar-redis'] && tokens.redis !== undefined
       ? [ok('auth-get', 'sidecar-redis', get('sidecar-redis', BENCH_PATHS.roleRule, tokens.redis))]
       : []),
+    // Right after the current build, for the same reason.
+    ...(servers['sidecar-before'] && tokens.before !== undefined
+      ? [ok('auth-get', 'sidecar-before', get('sidecar-before', BENCH_PATHS.roleRule, tokens.before))]
+      : []),
     ok('public-get', 'baseline', get('baseline', BENCH_PATHS.publicRule)),
     ok('public-get', 'sidecar', get('sidecar', BENCH_PATHS.publicRule)),
+    ...(servers['sidecar-before']
+      ? [ok('public-get', 'sidecar-before', get('sidecar-before', BENCH_PATHS.publicRule))]
+      : []),
     {
       scenario: 'invalid-token',
       server: 'sidecar',
@@ -101,12 +108,16 @@ export async function runThroughput(
 ): Promise<{ runs: ThroughputRun[]; rows: ThroughputRow[] }> {
   const { rounds, durationS, warmupS } = SETTINGS.throughput;
   const cases = buildCases(servers, tokens);
-  // The Redis-store sidecar serves only scenario 1, so it warms up as long as the lowdb sidecar
-  // does over all its cases: a fresh process is still sizing its heap, and both should go into
-  // the rounds equally warm.
-  const lowdbCases = cases.filter((testCase) => testCase.server === 'sidecar').length;
+  // The Redis-store sidecar and the earlier build serve only scenarios 1 (and 2), so they warm up
+  // as long as the lowdb sidecar does over all its cases: a fresh process is still sizing its
+  // heap, and all should go into the rounds equally warm.
+  const casesOf = (server: ServerKind) => cases.filter((testCase) => testCase.server === server).length;
+  const lowdbCases = casesOf('sidecar');
   for (const testCase of cases) {
-    const seconds = testCase.server === 'sidecar-redis' ? warmupS * lowdbCases : warmupS;
+    const seconds =
+      testCase.server === 'sidecar-redis' || testCase.server === 'sidecar-before'
+        ? (warmupS * lowdbCases) / casesOf(testCase.server)
+        : warmupS;
     await runCase(testCase, servers, generators, seconds, 0);
   }
   const runs: ThroughputRun[] = [];
@@ -124,15 +135,27 @@ export async function runThroughput(
 }
 
 /**
- * The cases in their order, except that every other round runs the Redis-store sidecar before the
- * lowdb one: a pair always run in the same order could favour whichever goes first or second.
+ * The cases in their order, except that every other round runs the Redis-store sidecar and the
+ * earlier build before the current lowdb sidecar: a pair always run in the same order could
+ * favour whichever goes first or second.
  */
 function orderForRound(cases: readonly ThroughputCase[], round: number): ThroughputCase[] {
   const ordered = [...cases];
-  const lowdb = ordered.findIndex((c) => c.scenario === 'auth-get' && c.server === 'sidecar');
-  const redis = ordered.findIndex((c) => c.scenario === 'auth-get' && c.server === 'sidecar-redis');
-  if (round % 2 === 0 && lowdb >= 0 && redis >= 0) {
-    [ordered[lowdb], ordered[redis]] = [cases[redis] as ThroughputCase, cases[lowdb] as ThroughputCase];
+  if (round % 2 === 1) return ordered;
+  const indexOf = (scenario: ThroughputScenario, server: ServerKind) =>
+    cases.findIndex((c) => c.scenario === scenario && c.server === server);
+  const pairs: readonly (readonly [ThroughputScenario, ServerKind])[] = [
+    ['auth-get', 'sidecar-redis'],
+    ['auth-get', 'sidecar-before'],
+    ['public-get', 'sidecar-before'],
+  ];
+  for (const [scenario, partner] of pairs) {
+    const current = indexOf(scenario, 'sidecar');
+    const other = indexOf(scenario, partner);
+    if (current < 0 || other < 0) continue;
+    // The partner runs right before the current build's case; the rest keep their order.
+    const moved = ordered.splice(ordered.indexOf(cases[other] as ThroughputCase), 1);
+    ordered.splice(ordered.indexOf(cases[current] as ThroughputCase), 0, ...moved);
   }
   return ordered;
 }

@@ -46,6 +46,8 @@ const RULES = [
 export type SidecarConfigOptions = {
   readonly upstreamUrl: string;
   readonly logLevel: string;
+  /** For an earlier build (BENCH_BEFORE): only keys every build since the bench began knows. */
+  readonly earlierBuild?: boolean;
 } & (
   | {
       /** The embedded lowdb store, in this JSON file. */

@@ -28,8 +28,9 @@ export async function addUser(
   configPath: string,
   secret: string,
   user: { username: string; role: string; password: string },
+  script: string = SCRIPTS.sidecar,
 ): Promise<void> {
-  const child = startNode('sidecar user add', SCRIPTS.sidecar, {
+  const child = startNode('sidecar user add', script, {
     args: [
       'user',
       'add',
@@ -48,14 +49,16 @@ export async function addUser(
   if (code !== 0) throw exitError(child, 'while adding the bench user');
 }
 
+/** Starts `serve` of this build, or of the CLI `script` (an earlier build, see before-build.ts). */
 export async function startSidecar(
   name: string,
   configPath: string,
   secret: string,
+  script: string = SCRIPTS.sidecar,
 ): Promise<RunningSidecar> {
   const port = await findFreePort();
   const spawnedAt = process.hrtime.bigint();
-  const child: NodeChild = startNode(name, SCRIPTS.sidecar, {
+  const child: NodeChild = startNode(name, script, {
     args: ['serve', '--config', configPath],
     env: { ...process.env, JWT_SECRET: secret, PORT: String(port) },
   });
