@@ -89,6 +89,7 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
   const bcryptPool = createBcryptPool({
     threads: config.passwords.workers,
     maxQueue: config.passwords.queue,
+    maxPerClient: config.passwords.queuePerClient,
   });
   let current = createDecider({
     rules: compileRules(config, loaded.ruleLines),
@@ -117,7 +118,13 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     store,
     accessTokens,
     verifySession,
-    passwords: createPasswordHasher({ cost: config.passwords.bcryptCost, engine: bcryptPool }),
+    passwords: createPasswordHasher({
+      cost: config.passwords.bcryptCost,
+      engine: bcryptPool,
+      // The dummy hash of an unknown username follows the cost most stored hashes have.
+      storedHashes: async () => (await store.users.list()).map((user) => user.passwordHash),
+      now,
+    }),
     limiters: createAuthLimiters(config.limits, counters),
     audit: createAudit(logger, metrics.authEvent),
     logger,

@@ -1,37 +1,75 @@
 import type { RequestHandler } from 'express';
 import { ProblemError } from '../errors.js';
+import type { UserRecord } from '../store/types.js';
 import { auditRequest } from './audit-request.js';
-import { authenticateWith } from './authenticate-with.js';
-import { clientIp } from './client-ip.js';
+import { clientKey } from './client-ip.js';
+import { checkCredentials } from './credentials.js';
 import type { AuthContext } from './deps.js';
 import { countLoginAttempt } from './login-attempt.js';
 import { loginBody, parseBody } from './schemas.js';
 import { sendTokens, startSession } from './session.js';
-import { normalizeUsername } from './username.js';
+import { normalizeUsername, usernameKeyOf } from './username.js';
 
-/** POST /auth/login {username, password} through passport-local → 200 with tokens. */
+/**
+ * POST /auth/login {username, password} → 200 with tokens. The credentials are read from the parsed
+ * JSON body only (a query string is never looked at); an empty field is 400.
+ */
 export function createLoginHandler(deps: AuthContext): RequestHandler {
   return async (req, res) => {
     const body = parseBody(loginBody, req.body);
-    const ip = clientIp(req);
-    const usernameKey = normalizeUsername(body.username) ?? body.username.slice(0, 64).toLowerCase();
-    const attempt = await countLoginAttempt(deps.limiters, ip, usernameKey);
-    const { user } = await authenticateWith(deps.passport, 'local', req, res).catch(async (err: unknown) => {
+    const client = clientKey(req, deps.config.limits.ipv6Prefix);
+    const username = normalizeUsername(body.username);
+    const attempt = await countLoginAttempt(deps.limiters, client, usernameKeyOf(body.username));
+    const user = await checkCredentials(deps, body, client).catch(async (err: unknown) => {
       await attempt.giveBack();
       throw err;
     });
     if (!user) {
-      auditRequest(deps, req, {
-        event: 'auth.login.failure',
-        username: usernameKey,
-        reason: 'invalid_credentials',
-      });
+      // The raw field is logged only when it is a valid username: it may hold a password typed there.
+      auditRequest(
+        deps,
+        req,
+        username === undefined
+          ? { event: 'auth.login.failure', username: null, reason: 'invalid_username' }
+          : { event: 'auth.login.failure', username, reason: 'invalid_credentials' },
+      );
       // The same answer whether the user is unknown, disabled or the password wrong.
       throw new ProblemError('invalid_credentials', 'The username or password is wrong.');
     }
     await attempt.succeeded();
     auditRequest(deps, req, { event: 'auth.login.success', userId: user.id, username: user.username });
+    // The session starts from the record read before the password check.
     const { response } = await startSession(deps, user);
+    await rehashIfNeeded(deps, user, body.password, client);
     sendTokens(res, 200, response);
   };
+}
+
+/**
+ * A hash of another cost than `passwords.bcryptCost` (the cost was changed since) is replaced by one
+ * at the configured cost, only if it is still the stored one: a password changed meanwhile wins. A
+ * rehash that cannot run now (queue full, store away) is left for the next login.
+ */
+async function rehashIfNeeded(
+  deps: AuthContext,
+  user: UserRecord,
+  password: string,
+  client: string,
+): Promise<void> {
+  if (!deps.passwords.needsRehash(user.passwordHash)) return;
+  try {
+    const next = await deps.passwords.hash(password, client);
+    if (await deps.store.users.replacePasswordHash(user.id, user.passwordHash, next)) {
+      deps.passwords.noteStored(user.passwordHash, next);
+    }
+  } catch (err) {
+    deps.logger.warn(
+      {
+        event: 'auth.rehash.deferred',
+        userId: user.id,
+        reason: err instanceof Error ? err.message : 'unknown',
+      },
+      'password rehash deferred to the next login',
+    );
+  }
 }

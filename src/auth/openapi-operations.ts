@@ -105,7 +105,7 @@ export function operations(identity: Config['identity']): readonly Operation[] {
       summary: 'Create an account and start a session',
       description:
         'The username and password are checked further by policy (400). Counted against the client ' +
-        'IP (`limits.register`).',
+        '(`limits.register`), and the hashing on its password checks (`limits.passwordChecks`).',
       auth: 'none',
       body: { schema: registerBody, required: true },
       answers: [tokens(201, 'The account was created; a new session.')],
@@ -124,8 +124,10 @@ export function operations(identity: Config['identity']): readonly Operation[] {
       tag: 'session',
       summary: 'Start a session with a username and password',
       description:
-        'One answer (401) whether the user is unknown, disabled or the password wrong. Counted per ' +
-        'username and per client IP before the password is checked (`limits.login`).',
+        'The credentials are read from the JSON body only; an empty field is 400. One answer (401) ' +
+        'whether the user is unknown, disabled or the password wrong. Counted per username and per ' +
+        'client before the password is checked (`limits.login`, and `limits.passwordChecks` whatever ' +
+        'the outcome).',
       auth: 'none',
       body: { schema: loginBody, required: true },
       answers: [tokens(200, 'A new session.')],
@@ -176,8 +178,8 @@ export function operations(identity: Config['identity']): readonly Operation[] {
       tag: 'session',
       summary: 'Change the password',
       description:
-        'Every token of the user issued before stops working. Wrong current passwords count against ' +
-        'the login limit of the username.',
+        'Every token of the user issued before stops working. Wrong current passwords count per user ' +
+        'in a bucket of their own (`limits.passwordChange`), which failed logins never fill.',
       auth: 'bearer',
       body: { schema: passwordChangeBody, required: true },
       answers: [{ status: 204, description: 'Changed; sign in again.' }],

@@ -1,30 +1,19 @@
 import type { Request } from 'express';
 import passport from 'passport';
 import { Strategy as JwtStrategy } from 'passport-jwt';
-import { Strategy as LocalStrategy } from 'passport-local';
 import { authorizationOf } from '../http/authorization.js';
 import type { UserRecord } from '../store/types.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../tokens/access-token.js';
 import { parseBearer } from '../tokens/bearer.js';
 import type { AuthDeps } from './deps.js';
-import { normalizeUsername } from './username.js';
 
 /**
- * A passport instance of its own (not the global singleton) with the two strategies the auth
- * endpoints use: `local` for login and `jwt` for endpoints that need the caller.
+ * A passport instance of its own (not the global singleton) with the strategy the endpoints that
+ * need the caller use: `jwt`. Login checks the credentials of its parsed JSON body itself
+ * (credentials.ts): passport-local would fall back to the query string for an empty field.
  */
 export function createPassport(deps: AuthDeps): passport.Authenticator {
   const instance = new passport.Authenticator();
-
-  instance.use(
-    'local',
-    new LocalStrategy(
-      { usernameField: 'username', passwordField: 'password', session: false },
-      (username, password, done) => {
-        verifyCredentials(deps, username, password).then((user) => done(null, user ?? false), done);
-      },
-    ),
-  );
 
   const { key, options } = deps.accessTokens.verification;
   instance.use(
@@ -64,16 +53,4 @@ function bearerTokenOf(req: Request): string | null {
   return credentials.kind === 'token' && credentials.token.length <= MAX_ACCESS_TOKEN_LENGTH
     ? credentials.token
     : null;
-}
-
-/** The user whose password matches; an unknown user costs the same bcrypt work as a wrong password. */
-async function verifyCredentials(
-  deps: AuthDeps,
-  username: string,
-  password: string,
-): Promise<UserRecord | undefined> {
-  const normalized = normalizeUsername(username);
-  const user = normalized === undefined ? undefined : await deps.store.users.findByUsername(normalized);
-  const matches = await deps.passwords.verify(password, user?.passwordHash);
-  return matches && !user?.disabled ? user : undefined;
 }

@@ -15,12 +15,20 @@ export interface AttemptLimiter {
   refund(key: string): Promise<void>;
   /** Forgets the key's attempts (a successful login). */
   reset(key: string): Promise<void>;
+  /** Attempts counted for the key in its current window (0 when none). */
+  used(key: string): Promise<number>;
 }
 
 export interface AuthLimiters {
   readonly loginPerUsername: AttemptLimiter;
   readonly loginPerIp: AttemptLimiter;
   readonly registerPerIp: AttemptLimiter;
+  /** Wrong current passwords on POST /auth/password, per user id: a bucket no login can fill. */
+  readonly passwordChangePerUser: AttemptLimiter;
+  /** Password checks per client key, successes included: never refunded for a right password. */
+  readonly passwordChecksPerClient: AttemptLimiter;
+  /** Password checks per username (or user id), successes included. */
+  readonly passwordChecksPerUser: AttemptLimiter;
 }
 
 /** Where attempts are counted: in this process, or in Redis, shared by every replica. */
@@ -36,6 +44,21 @@ export function createAuthLimiters(limits: Config['limits'], shared?: SharedCoun
     loginPerUsername: limiter('login:user', limits.login.perUsername, limits.login.window),
     loginPerIp: limiter('login:ip', limits.login.perIp, limits.login.window),
     registerPerIp: limiter('register:ip', limits.register.perIp, limits.register.window),
+    passwordChangePerUser: limiter(
+      'password:user',
+      limits.passwordChange.perUser,
+      limits.passwordChange.window,
+    ),
+    passwordChecksPerClient: limiter(
+      'checks:client',
+      limits.passwordChecks.perClient,
+      limits.passwordChecks.window,
+    ),
+    passwordChecksPerUser: limiter(
+      'checks:user',
+      limits.passwordChecks.perUser,
+      limits.passwordChecks.window,
+    ),
   };
 }
 
@@ -71,6 +94,12 @@ function createAttemptLimiter(
     },
     async reset(key) {
       await limiter.delete(key);
+    },
+    async used(key) {
+      const state = await limiter.get(key).catch((err: unknown) => {
+        throw countersUnavailable(err);
+      });
+      return state?.consumedPoints ?? 0;
     },
   };
 }

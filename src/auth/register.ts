@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
 import { ProblemError } from '../errors.js';
 import { auditRequest } from './audit-request.js';
-import { clientIp } from './client-ip.js';
+import { clientKey } from './client-ip.js';
 import type { AuthContext } from './deps.js';
+import { countAttempts } from './login-attempt.js';
 import { findPasswordProblem } from './passwords.js';
 import { parseBody, registerBody } from './schemas.js';
 import { sendTokens, startSession } from './session.js';
@@ -13,7 +14,8 @@ export function createRegisterHandler(deps: AuthContext): RequestHandler {
   const { registration, passwords: policy } = deps.config;
   return async (req, res) => {
     if (!registration.enabled) throw new ProblemError('registration_disabled', 'Registration is disabled.');
-    await deps.limiters.registerPerIp.consume(clientIp(req));
+    const client = clientKey(req, deps.config.limits.ipv6Prefix);
+    await deps.limiters.registerPerIp.consume(client);
     const body = parseBody(registerBody, req.body);
     const username = normalizeUsername(body.username);
     if (username === undefined) {
@@ -27,8 +29,15 @@ export function createRegisterHandler(deps: AuthContext): RequestHandler {
     // Registration says whether a name is taken anyway; checking first spares a bcrypt hash.
     if (await deps.store.users.findByUsername(username)) throw usernameTaken();
 
-    const passwordHash = await deps.passwords.hash(body.password).catch(async (err: unknown) => {
-      await deps.limiters.registerPerIp.refund(clientIp(req));
+    // Hashing is bcrypt work like a password check, metered per client the same way.
+    const checked = await countAttempts([[deps.limiters.passwordChecksPerClient, client]]).catch(
+      async (err: unknown) => {
+        await deps.limiters.registerPerIp.refund(client);
+        throw err;
+      },
+    );
+    const passwordHash = await deps.passwords.hash(body.password, client).catch(async (err: unknown) => {
+      await Promise.all([deps.limiters.registerPerIp.refund(client), checked.giveBack()]);
       throw err;
     });
     const result = await deps.store.users.create({
@@ -40,6 +49,7 @@ export function createRegisterHandler(deps: AuthContext): RequestHandler {
     if (!result.created) throw usernameTaken();
 
     const { user } = result;
+    deps.passwords.noteStored(undefined, passwordHash);
     auditRequest(deps, req, {
       event: 'auth.register',
       userId: user.id,

@@ -17,12 +17,17 @@ export const registerBody = z.object({
   email: z.email({ error: 'expected an email address' }).max(254).optional(),
 });
 
+/** Login reads these from the JSON body only; an empty one is 400, never looked up elsewhere. */
 export const loginBody = z.object({
   username: z
     .string({ error: 'expected a string' })
+    .min(1, { error: 'expected a non-empty string' })
     .max(256)
     .describe('Matched after NFKC normalization and lower-casing, as at registration.'),
-  password: z.string({ error: 'expected a string' }).max(1024),
+  password: z
+    .string({ error: 'expected a string' })
+    .min(1, { error: 'expected a non-empty string' })
+    .max(1024),
 });
 
 export const refreshBody = z.object({

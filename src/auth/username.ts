@@ -8,3 +8,15 @@ export function normalizeUsername(input: string): string | undefined {
   const normalized = input.normalize('NFKC').toLowerCase();
   return USERNAME.test(normalized) ? normalized : undefined;
 }
+
+/**
+ * The one key every login with an invalid username is counted under. No account can have it (`~` is
+ * not allowed in a username), and the field, which may hold a password typed in the wrong box,
+ * never becomes a counter key (a Redis key name) or a log field.
+ */
+export const INVALID_USERNAME_KEY = '~invalid';
+
+/** The key a login is counted under per username: the normalized name, or the invalid-name key. */
+export function usernameKeyOf(input: string): string {
+  return normalizeUsername(input) ?? INVALID_USERNAME_KEY;
+}

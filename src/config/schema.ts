@@ -312,6 +312,10 @@ export const configSchema = z
           64,
           'Password checks that may wait for a thread; past that, login and registration answer 503 with Retry-After.',
         ),
+        queuePerClient: positiveInt(
+          8,
+          'Password checks one client (limits.ipv6Prefix decides what one client is) may have waiting or running at once; past that it is answered 429 with Retry-After, so one client never holds the whole queue. Waiting checks are served in turn, one client after another.',
+        ),
       })
       .prefault({})
       .describe('Password policy and hashing.'),
@@ -382,7 +386,7 @@ export const configSchema = z
             window: duration('15m', 'The login rate-limit window.'),
           })
           .prefault({})
-          .describe('Brute-force limits on POST /auth/login (and password changes).'),
+          .describe('Brute-force limits on POST /auth/login.'),
         register: z
           .strictObject({
             perIp: positiveInt(10, 'Registrations allowed per client IP per window.'),
@@ -390,6 +394,66 @@ export const configSchema = z
           })
           .prefault({})
           .describe('Limits on POST /auth/register.'),
+        passwordChange: z
+          .strictObject({
+            perUser: positiveInt(
+              5,
+              'Wrong current passwords allowed per user per window on POST /auth/password; a right one starts afresh.',
+            ),
+            window: duration('15m', 'The password-change rate-limit window.'),
+          })
+          .prefault({})
+          .describe(
+            'Limits on POST /auth/password, counted per user id in a bucket of their own: failed logins never lock the owner out of changing the password.',
+          ),
+        passwordChecks: z
+          .strictObject({
+            perClient: positiveInt(
+              300,
+              'Password checks (logins, registrations, password changes) allowed per client per window, whatever their outcome.',
+            ),
+            perUser: positiveInt(
+              30,
+              'Password checks allowed per username per window, whatever their outcome.',
+            ),
+            window: duration('15m', 'The password-check metering window.'),
+          })
+          .prefault({})
+          .describe(
+            'Meters bcrypt work, successes included: a client logging in to its own accounts in a loop is answered 429 with Retry-After like a guesser.',
+          ),
+        proxy: z
+          .strictObject({
+            perClient: positiveInt(
+              64,
+              'Proxied requests and WebSockets (open or opening) one client may have under way at once; past that it is answered 429 with Retry-After. limits.ipv6Prefix and trustProxy decide what one client is.',
+            ),
+            bodyTimeout: duration(
+              '10s',
+              'The window a proxied request body is measured over: each window in which the sidecar reads must bring bodyMinRate bytes a second (or the end of the body), else the request is answered 408, its connection closed and the backend request aborted.',
+            ),
+            bodyMinRate: positiveInt(
+              1024,
+              'The slowest a proxied request body may arrive, in bytes a second, averaged over each bodyTimeout; time the backend is not taking the body does not count.',
+            ),
+            sendTimeout: duration(
+              '30s',
+              'How long a client may take none of a response while the sidecar holds more of it; then the connection is closed and the backend request aborted.',
+            ),
+          })
+          .prefault({})
+          .describe(
+            'What one client may hold of the connections to the backend (upstream.maxConnections), and for how long.',
+          ),
+        ipv6Prefix: z
+          .number({ error: 'expected a whole number' })
+          .int({ error: 'expected a whole number' })
+          .min(32, { error: 'expected a prefix length from 32 to 128' })
+          .max(128, { error: 'expected a prefix length from 32 to 128' })
+          .default(64)
+          .describe(
+            'Per-client limits count an IPv6 client by this many leading bits of its address (one /64 is one subscriber); IPv4 and IPv4-mapped IPv6 count by the address.',
+          ),
       })
       .prefault({})
       .describe('Rate limits; exceeding one is answered 429 with Retry-After.'),

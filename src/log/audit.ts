@@ -7,8 +7,9 @@ export type AuditEvent =
   | { readonly event: 'auth.login.success'; readonly userId: string; readonly username: string }
   | {
       readonly event: 'auth.login.failure';
-      readonly username: string;
-      readonly reason: 'invalid_credentials';
+      /** Null when the field is not a valid username (it may hold a password typed there). */
+      readonly username: string | null;
+      readonly reason: 'invalid_credentials' | 'invalid_username';
     }
   | { readonly event: 'auth.refresh'; readonly userId: string; readonly familyId: string }
   | { readonly event: 'auth.refresh.failure'; readonly reason: string }

@@ -47,9 +47,13 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<TestSi
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { url: options.upstreamUrl ?? 'http://127.0.0.1:9', timeout: '5s' },
     store: { driver: 'lowdb', path: storePath },
-    passwords: { bcryptCost: 10, minLength: 8 },
+    passwords: { bcryptCost: 10, minLength: 8, queuePerClient: 64 },
     // Generous, so that only the rate-limit tests meet a limit.
-    limits: { login: { perUsername: 1000, perIp: 100_000 }, register: { perIp: 100_000 } },
+    limits: {
+      login: { perUsername: 1000, perIp: 100_000 },
+      register: { perIp: 100_000 },
+      passwordChecks: { perClient: 100_000, perUser: 100_000 },
+    },
     rules: TEST_RULES,
     ...options.config,
   };

@@ -114,7 +114,8 @@ describe('secrets in logs', () => {
         await step(postJson(base, '/auth/refresh', { refreshToken: sessions.loggedIn.refreshToken }), 200),
         200,
       );
-      // The rotated token again: reuse detected, the family revoked.
+      // The rotated token again: reuse detected, the family revoked with every access token of it,
+      // so the password change below uses the session of the registration.
       await step(postJson(base, '/auth/refresh', { refreshToken: sessions.loggedIn.refreshToken }), 401);
       await step(postJson(base, '/auth/refresh', { refreshToken: unknownRefreshToken }), 401);
       await step(
@@ -122,7 +123,7 @@ describe('secrets in logs', () => {
           base,
           '/auth/password',
           { currentPassword: wrongCurrentPassword, newPassword },
-          sessions.refreshed.accessToken,
+          sessions.registered.accessToken,
         ),
         403,
       );
@@ -131,7 +132,7 @@ describe('secrets in logs', () => {
           base,
           '/auth/password',
           { currentPassword: password, newPassword },
-          sessions.refreshed.accessToken,
+          sessions.registered.accessToken,
         ),
         204,
       );
@@ -273,4 +274,51 @@ describe('secrets in logs', () => {
       });
     });
   }
+
+  describe('a password typed into the username field of a login', () => {
+    const typedPassword = `Pw1!${randomBytes(12).toString('hex')}`;
+    let reqId: string;
+
+    before(async () => {
+      const response = await postJson(sidecar.url, '/auth/login', {
+        username: typedPassword,
+        password: distinctive('Other'),
+      });
+      assert.equal(response.status, 401, response.text);
+      reqId = reqIdOf(response);
+      await waitForRequestLine(sidecar.logs, reqId);
+    });
+
+    it('writes the auth.login.failure event with username null and reason invalid_username, never the field', async () => {
+      const failure = await waitForLogEntry(
+        sidecar.logs,
+        (entry) => entry.event === 'auth.login.failure' && entry.reqId === reqId,
+      );
+      assert.equal(failure.username, null);
+      assert.equal(failure.reason, 'invalid_username');
+      assertNotLogged({ typedPassword, 'typedPassword (lower-cased)': typedPassword.toLowerCase() });
+    });
+
+    it('counts the attempt under the one key of invalid usernames, not under the field', async () => {
+      const { loginPerUsername } = sidecar.deps.limiters;
+      assert.equal(await loginPerUsername.used(typedPassword.toLowerCase()), 0);
+      assert.ok((await loginPerUsername.used('~invalid')) >= 1);
+    });
+
+    it('still logs a valid username that failed, as it is normalized', async () => {
+      const username = uniqueUsername('typo');
+      const response = await postJson(sidecar.url, '/auth/login', {
+        username: username.toUpperCase(),
+        password: distinctive('Wrong'),
+      });
+      assert.equal(response.status, 401, response.text);
+      const id = reqIdOf(response);
+      const failure = await waitForLogEntry(
+        sidecar.logs,
+        (entry) => entry.event === 'auth.login.failure' && entry.reqId === id,
+      );
+      assert.equal(failure.username, username);
+      assert.equal(failure.reason, 'invalid_credentials');
+    });
+  });
 });
