@@ -86,7 +86,8 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     const target = canonicalizeTarget(req.url ?? '/');
     const matchPath = target.ok ? (caseInsensitive ? target.path.toLowerCase() : target.path) : undefined;
     // Forward-auth's input is in headers the stripping removes; only its own path reads them first.
-    const original = matchPath === FORWARD_AUTH_PATH ? originalRequestOf(req.headers) : undefined;
+    const original =
+      matchPath === FORWARD_AUTH_PATH ? originalRequestOf(req, deps.config.forwardAuth.headers) : undefined;
     stripHeaders(req.headers, peerTrusted);
     if (target.ok && serveOwnPath(req, res, context, target, matchPath ?? target.path, original)) return;
     const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));

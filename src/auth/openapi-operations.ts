@@ -241,13 +241,19 @@ export function operations(identity: Config['identity']): readonly Operation[] {
         'Authorization of the original request. Nothing is forwarded.',
       auth: 'optional-bearer',
       parameters: [
-        originalHeader('X-Forwarded-Method', 'The method of the original request (default GET).'),
         originalHeader(
-          'X-Forwarded-Uri',
-          'The URI of the original request; this or X-Original-URI is required.',
+          'X-Original-Method',
+          'The method of the original request; required with forwardAuth.headers: original (the default).',
         ),
-        originalHeader('X-Original-Method', 'As X-Forwarded-Method (nginx).'),
-        originalHeader('X-Original-URI', 'As X-Forwarded-Uri (nginx).'),
+        originalHeader(
+          'X-Original-URI',
+          'The URI of the original request; required with forwardAuth.headers: original (the default).',
+        ),
+        originalHeader(
+          'X-Forwarded-Method',
+          'As X-Original-Method, with forwardAuth.headers: forwarded; a header of the pair not configured, or one sent twice, is answered 400.',
+        ),
+        originalHeader('X-Forwarded-Uri', 'As X-Original-URI, with forwardAuth.headers: forwarded.'),
       ],
       answers: [
         {

@@ -340,6 +340,17 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Identity headers set on forwarded requests; clients can never set them.'),
+    forwardAuth: z
+      .strictObject({
+        headers: z
+          .enum(['original', 'forwarded'], { error: 'expected original or forwarded' })
+          .default('original')
+          .describe(
+            'Which pair of headers GET /auth/verify reads the original request from: `original` (X-Original-Method and X-Original-URI, as the nginx snippet sets them) or `forwarded` (X-Forwarded-Method and X-Forwarded-Uri, as Traefik and Caddy send them). A question that carries a header of the other pair, repeats one, or lacks one is refused with 400.',
+          ),
+      })
+      .prefault({})
+      .describe('GET /auth/verify, the decision endpoint for a proxy in front.'),
     default: z
       .enum(['deny', 'authenticated'], { error: 'expected deny or authenticated' })
       .default('deny')

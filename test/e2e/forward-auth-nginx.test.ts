@@ -1,87 +1,22 @@
 /**
- * Forward-auth behind a real nginx (Debian's nginx-light): its auth_request asks the sidecar's
- * GET /auth/verify, copies the identity headers onto the request and forwards to the backend.
+ * Forward-auth behind a real nginx (Debian's nginx-light) configured with README's snippet: its
+ * auth_request asks the sidecar's GET /auth/verify, copies the identity headers onto the request
+ * and forwards to the backend.
  * Allowed and denied paths must behave as they do through the sidecar's own proxy.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
-import { findFreePort } from '../helpers/cli-process.js';
+import { findOrInstallNginx, readmeNginxLocations, startNginx, type RunningNginx } from '../helpers/nginx.js';
 import { seedUser, startSidecar, type SeededUser, type TestSidecar } from '../helpers/sidecar.js';
 import { startUpstream, type RecordedRequest, type TestUpstream } from '../helpers/upstream.js';
-
-const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx'];
-
-/** nginx's path; installs Debian's nginx-light when it is missing and this runs as root. */
-function findOrInstallNginx(): string | undefined {
-  const found = () => NGINX_CANDIDATES.find((path) => existsSync(path));
-  if (found()) return found();
-  if (process.getuid?.() !== 0) return undefined;
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-qq', 'nginx-light'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    }).status;
-  if (install() !== 0) {
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
-    install();
-  }
-  return found();
-}
-
-function nginxConfig(dir: string, port: number, sidecarUrl: string, upstreamUrl: string): string {
-  return `
-daemon off;
-master_process off;
-worker_processes 1;
-error_log ${dir}/error.log warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    location = /_auth {
-      internal;
-      proxy_pass ${sidecarUrl}/auth/verify;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-    }
-    location / {
-      auth_request /_auth;
-      auth_request_set $user $upstream_http_x_user;
-      auth_request_set $user_id $upstream_http_x_user_id;
-      auth_request_set $roles $upstream_http_x_user_roles;
-      proxy_set_header X-User $user;
-      proxy_set_header X-User-Id $user_id;
-      proxy_set_header X-User-Roles $roles;
-      proxy_pass ${upstreamUrl};
-    }
-  }
-}
-`;
-}
 
 const nginxPath = findOrInstallNginx();
 
 describe('forward-auth behind nginx auth_request', { skip: !nginxPath && 'nginx is not installed' }, () => {
   let upstream: TestUpstream;
   let sidecar: TestSidecar;
-  let nginx: ChildProcess;
-  let dir: string;
+  let nginx: RunningNginx;
   let baseUrl: string;
   let user: SeededUser;
   let admin: SeededUser;
@@ -91,34 +26,15 @@ describe('forward-auth behind nginx auth_request', { skip: !nginxPath && 'nginx 
     sidecar = await startSidecar();
     user = await seedUser(sidecar, 'nginx-user', ['user']);
     admin = await seedUser(sidecar, 'nginx-admin', ['admin']);
-    dir = await mkdtemp(join(tmpdir(), 'auth-sidecar-nginx-'));
-    await mkdir(join(dir, 'tmp'));
-    const port = await findFreePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    await writeFile(join(dir, 'nginx.conf'), nginxConfig(dir, port, sidecar.url, upstream.url));
-    nginx = spawn(
-      nginxPath ?? 'nginx',
-      ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')],
-      {
-        stdio: 'ignore',
-      },
-    );
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const up = await fetch(`${baseUrl}/public/ping`).then(
-        (response) => response.arrayBuffer().then(() => true),
-        () => false,
-      );
-      if (up) return;
-      await delay(25);
-    }
-    throw new Error('nginx did not start');
+    // README's own snippet, so that what it shows is what is tested.
+    nginx = await startNginx(nginxPath ?? 'nginx', await readmeNginxLocations(sidecar.url, upstream.url));
+    baseUrl = nginx.url;
   });
 
   after(async () => {
-    nginx.kill('SIGTERM');
+    await nginx.stop();
     await sidecar.stop({ removeData: true });
     await upstream.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** GET through nginx with the path sent byte for byte; the request the upstream saw, if any. */

@@ -500,20 +500,29 @@ describe('GET /auth/openapi.json', () => {
       {
         name: 'forward-auth of an allowed request answers 200 with the identity headers',
         operation: 'GET /auth/verify',
-        send: () => getWith(sidecar.url, '/auth/verify', member.token).set('X-Forwarded-Uri', '/api/items'),
+        send: () =>
+          getWith(sidecar.url, '/auth/verify', member.token)
+            .set('X-Original-Method', 'GET')
+            .set('X-Original-URI', '/api/items'),
         status: 200,
       },
       {
         name: 'forward-auth without a token for a path that needs one answers 401',
         operation: 'GET /auth/verify',
-        send: () => getWith(sidecar.url, '/auth/verify').set('X-Forwarded-Uri', '/api/items'),
+        send: () =>
+          getWith(sidecar.url, '/auth/verify')
+            .set('X-Original-Method', 'GET')
+            .set('X-Original-URI', '/api/items'),
         status: 401,
         schema: problemBody,
       },
       {
         name: 'forward-auth for a path the roles do not grant answers 403',
         operation: 'GET /auth/verify',
-        send: () => getWith(sidecar.url, '/auth/verify', member.token).set('X-Original-URI', '/admin/panel'),
+        send: () =>
+          getWith(sidecar.url, '/auth/verify', member.token)
+            .set('X-Original-Method', 'GET')
+            .set('X-Original-URI', '/admin/panel'),
         status: 403,
         schema: problemBody,
       },
@@ -553,10 +562,9 @@ describe('GET /auth/openapi.json', () => {
     ];
     it("forward-auth's 200 carries the configured identity headers that the document names", async () => {
       const { identity } = sidecar.deps.config;
-      const response = await getWith(sidecar.url, '/auth/verify', member.token).set(
-        'X-Forwarded-Uri',
-        '/api/a',
-      );
+      const response = await getWith(sidecar.url, '/auth/verify', member.token)
+        .set('X-Original-Method', 'GET')
+        .set('X-Original-URI', '/api/a');
       assert.equal(response.status, 200, response.text);
       const responses = operation('GET /auth/verify').responses as Record<string, { headers: Json }>;
       const documented = Object.keys(responses['200']?.headers ?? {});
