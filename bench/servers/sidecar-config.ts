@@ -67,9 +67,16 @@ export async function writeSidecarConfig(path: string, options: SidecarConfigOpt
       'redis' in options
         ? { driver: 'redis', url: options.redis.url, keyPrefix: options.redis.keyPrefix }
         : { driver: 'lowdb', path: options.storePath },
-    passwords: { bcryptCost: BCRYPT_COST },
-    // The login storm must measure hashing, not the brute-force limits.
-    limits: { login: { perUsername: 1_000_000, perIp: 1_000_000 } },
+    passwords: {
+      bcryptCost: BCRYPT_COST,
+      // The storm comes from one client: its share of the bcrypt queue is the whole queue.
+      ...(options.earlierBuild ? {} : { queuePerClient: 1_000_000 }),
+    },
+    // The login storm must measure hashing, not the brute-force limits or the password-check meters.
+    limits: {
+      login: { perUsername: 1_000_000, perIp: 1_000_000 },
+      ...(options.earlierBuild ? {} : { passwordChecks: { perClient: 1_000_000, perUser: 1_000_000 } }),
+    },
     log: { level: options.logLevel },
     default: 'deny',
     rules: RULES,

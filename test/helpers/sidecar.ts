@@ -39,6 +39,16 @@ export const TEST_RULES = [
   { path: '/api/**', authenticated: true },
 ];
 
+/** Cheap hashing, and a bcrypt queue share no test meets unless it sets one. */
+const TEST_PASSWORDS = { bcryptCost: 10, minLength: 8, queuePerClient: 100_000 };
+
+/** Generous, so that only the rate-limit tests meet a limit. */
+const TEST_LIMITS = {
+  login: { perUsername: 1000, perIp: 100_000 },
+  register: { perIp: 100_000 },
+  passwordChecks: { perClient: 100_000, perUser: 100_000 },
+};
+
 /** A real sidecar on 127.0.0.1 port 0, built from a real config file, with its logs captured. */
 export async function startSidecar(options: SidecarOptions = {}): Promise<TestSidecar> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'auth-sidecar-test-')));
@@ -47,15 +57,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<TestSi
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { url: options.upstreamUrl ?? 'http://127.0.0.1:9', timeout: '5s' },
     store: { driver: 'lowdb', path: storePath },
-    passwords: { bcryptCost: 10, minLength: 8, queuePerClient: 64 },
-    // Generous, so that only the rate-limit tests meet a limit.
-    limits: {
-      login: { perUsername: 1000, perIp: 100_000 },
-      register: { perIp: 100_000 },
-      passwordChecks: { perClient: 100_000, perUser: 100_000 },
-    },
     rules: TEST_RULES,
     ...options.config,
+    // Merged one level deep: a test that sets some of these keeps the generous rest.
+    passwords: { ...TEST_PASSWORDS, ...(options.config?.passwords as object | undefined) },
+    limits: { ...TEST_LIMITS, ...(options.config?.limits as object | undefined) },
   };
   const configPath = join(dataDir, 'auth-sidecar.yaml');
   await writeFile(configPath, stringify(config));
