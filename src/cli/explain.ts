@@ -3,7 +3,7 @@
  * request, decided by the proxy's own `decide()` for a user with the given roles, or anonymously.
  */
 import type { LoadedConfig } from '../config/load.js';
-import type { RuleConfig } from '../config/schema.js';
+import { METHOD_TOKEN, normalizeMethod, type RuleConfig } from '../config/schema.js';
 import type { Decision } from '../pipeline/decide.js';
 import { decideAs, type PolicyRequest } from '../pipeline/policy.js';
 import { compileRules } from '../pipeline/rules.js';
@@ -58,6 +58,10 @@ export async function explain(options: ExplainOptions, io: CliIo): Promise<numbe
     writeLine(io.stderr, 'auth-sidecar: explain needs METHOD and PATH, such as: explain GET /admin/users');
     return EXIT.usage;
   }
+  if (!METHOD_TOKEN.test(method)) {
+    writeLine(io.stderr, `auth-sidecar: explain: ${method} is not an HTTP method token (RFC 9110 §9.1)`);
+    return EXIT.usage;
+  }
   if (options.anonymous && options.roles.length > 0) {
     writeLine(io.stderr, 'auth-sidecar: explain takes --role or --anonymous, not both');
     return EXIT.usage;
@@ -70,7 +74,7 @@ export async function explain(options: ExplainOptions, io: CliIo): Promise<numbe
   const loaded = await loadCommandConfig(options.config, io);
   if (typeof loaded === 'number') return loaded;
   const request: PolicyRequest = {
-    method: method.toUpperCase(),
+    method: normalizeMethod(method),
     target,
     ...(options.roles.length > 0 && { roles: options.roles }),
   };

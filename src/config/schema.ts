@@ -60,18 +60,25 @@ const roleName = z
   .string({ error: 'expected a role name' })
   .regex(ROLE_NAME, { error: 'expected a role name of letters, digits and . _ : / - (no commas or spaces)' });
 
-export const HTTP_METHODS = [
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-  'OPTIONS',
-  'TRACE',
-  'CONNECT',
-] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
+/** RFC 9110 §9.1 method token (tchar+), the same characters as a field name. */
+export const METHOD_TOKEN = HEADER_NAME;
+
+/**
+ * A method as rules, policy tests and `explain` compare it: upper-cased. RFC 9110 §9.1 makes method
+ * names case-sensitive, but every registered method is upper-case and Node's parser accepts only
+ * the upper-case methods it knows, so `get` in a config can only mean GET; kept as written, a
+ * protected rule naming `move` would silently never match a MOVE.
+ */
+export function normalizeMethod(method: string): string {
+  return method.toUpperCase();
+}
+
+const methodName = z
+  .string({ error: 'expected an HTTP method' })
+  .regex(METHOD_TOKEN, {
+    error: "expected an HTTP method: a token of letters, digits and !#$%&'*+-.^_`|~ (RFC 9110 §9.1)",
+  })
+  .transform(normalizeMethod);
 
 /** Why a rule glob is unusable, or undefined when it is fine. */
 export function findGlobProblem(glob: string): string | undefined {
@@ -111,16 +118,12 @@ const ruleSchema = z
         'Path glob: `*` is exactly one non-empty segment, `**` any depth (`/api/**` matches `/api`).',
       ),
     methods: z
-      .array(
-        z
-          .string({ error: 'expected an HTTP method' })
-          .toUpperCase()
-          .pipe(z.enum(HTTP_METHODS, { error: `expected one of ${HTTP_METHODS.join(', ')}` })),
-        { error: 'expected an array of HTTP methods' },
-      )
+      .array(methodName, { error: 'expected an array of HTTP methods' })
       .min(1, { error: 'expected at least one method (omit the key to match every method)' })
       .optional()
-      .describe('Methods this rule applies to; absent means all. HEAD is allowed wherever GET is.'),
+      .describe(
+        'Methods this rule applies to, any RFC 9110 method token (upper-cased: `move` is MOVE); absent means all. HEAD is allowed wherever GET is.',
+      ),
     public: z
       .literal(true, { error: 'expected true (omit the key otherwise)' })
       .optional()
@@ -198,8 +201,8 @@ const storeSchema = z
     'Where users and refresh tokens live: `lowdb` (one JSON file, one replica) or `redis` (shared by replicas).',
   );
 
-/** `METHOD TARGET`: a method of HTTP_METHODS, one space, a request-target as a client sends it. */
-const POLICY_REQUEST = /^([A-Za-z]+) (\S+)$/;
+/** `METHOD TARGET`: a method token, one space, a request-target as a client sends it. */
+const POLICY_REQUEST = /^(\S+) (\S+)$/;
 
 const policyTestSchema = z
   .strictObject({
@@ -209,12 +212,12 @@ const policyTestSchema = z
         const match = POLICY_REQUEST.exec(text);
         if (!match)
           ctx.addIssue({ code: 'custom', message: 'expected METHOD TARGET, such as GET /admin/users' });
-        else if (!(HTTP_METHODS as readonly string[]).includes(match[1]!.toUpperCase()))
-          ctx.addIssue({ code: 'custom', message: `expected a method of ${HTTP_METHODS.join(', ')}` });
+        else if (!METHOD_TOKEN.test(match[1]!))
+          ctx.addIssue({ code: 'custom', message: 'expected an HTTP method token (RFC 9110 §9.1)' });
       })
       .transform((text) => {
         const [method = '', target = ''] = text.split(' ');
-        return { method: method.toUpperCase(), target };
+        return { method: normalizeMethod(method), target };
       })
       .describe(
         'The request to decide: a method and a request-target as a client sends it, such as `GET /admin/users`.',

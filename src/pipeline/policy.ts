@@ -2,7 +2,7 @@
  * Deciding a request for a given identity, without a real token: what `explain` shows and what the
  * config's policy tests check. It runs the proxy's own `decide()`, so the two cannot disagree.
  */
-import type { PolicyTestConfig } from '../config/schema.js';
+import { normalizeMethod, type PolicyTestConfig } from '../config/schema.js';
 import type { TokenVerdict } from '../identity.js';
 import { createDecider, type Decision } from './decide.js';
 import type { RuleSet } from './rules.js';
@@ -41,7 +41,7 @@ export function decideAs(rules: RuleSet, request: PolicyRequest): Decision {
         : { valid: false, reason: 'token_invalid' },
   });
   return decider.decide({
-    method: request.method.toUpperCase(),
+    method: normalizeMethod(request.method),
     target: request.target,
     authorization: roles === undefined ? undefined : `Bearer ${SYNTHETIC_TOKEN}`,
   });

@@ -3,6 +3,7 @@
  * no request can reach is a mistake (an error), a public rule that opens part of a later protected
  * rule may be one (a warning).
  */
+import { METHODS } from 'node:http';
 import type { Config, RuleConfig } from '../config/schema.js';
 
 /** One thing found about one rule; `index` is the rule the finding is reported at. */
@@ -187,6 +188,16 @@ function isProtected(rule: RuleConfig): boolean {
 }
 
 /**
+ * Methods worth naming, in this order: those of RFC 9110 and PATCH, then the rest Node's parser
+ * accepts (WebDAV, PURGE, QUERY, ...). Any other token is covered by "every other method".
+ */
+const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'];
+const KNOWN_METHODS: readonly string[] = [
+  ...STANDARD_METHODS,
+  ...[...METHODS].filter((method) => !STANDARD_METHODS.includes(method)).sort(),
+];
+
+/**
  * Checks the rules in order: duplicates and rules that earlier rules wholly shadow are errors; a
  * public rule that overlaps a later protected one is a warning. `ruleLines` only names lines in the
  * messages.
@@ -246,6 +257,57 @@ export function lintRules(
           `e.g. ${example} (${describeMethods(common)}) is public, not protected`,
       });
     });
+  });
+  findings.push(...findMethodFallThrough(rules, methods, name, options));
+  return findings;
+}
+
+/**
+ * A protected rule limited to some methods, followed by a public rule for every method on paths it
+ * shares: every method the first does not list is public there, WebDAV's MOVE and PROPFIND and a
+ * cache's PURGE included. One warning per such pair, at the protected rule, naming the methods that
+ * fall through; those that a method-limited rule in between catches on all its paths are left out.
+ * A later rule that is protected, if less so (`authenticated` after `roles`), is not reported: that
+ * is how "reads for analysts, the rest for any user" is written.
+ */
+function findMethodFallThrough(
+  rules: readonly RuleConfig[],
+  methods: readonly (ReadonlySet<string> | undefined)[],
+  name: (index: number) => string,
+  options: GlobOptions,
+): RuleFinding[] {
+  const findings: RuleFinding[] = [];
+  rules.forEach((rule, index) => {
+    const limited = methods[index];
+    if (!isProtected(rule) || limited === undefined) return;
+    const caught = new Set(limited);
+    for (let later = index + 1; later < rules.length; later++) {
+      const laterRule = rules[later];
+      if (laterRule === undefined) return;
+      const example = overlapExample(rule.path, laterRule.path, options);
+      if (example === undefined) continue;
+      const covers = globCovers(laterRule.path, rule.path, options);
+      const laterMethods = methods[later];
+      if (laterMethods !== undefined) {
+        // It takes these methods first, on every path of the protected rule when its glob covers it.
+        if (covers) for (const method of laterMethods) caught.add(method);
+        continue;
+      }
+      if (laterRule.public) {
+        const falling = KNOWN_METHODS.filter((method) => !caught.has(method));
+        findings.push({
+          severity: 'warning',
+          index,
+          message:
+            `only ${[...limited].join(', ')} ${limited.size === 1 ? 'is' : 'are'} protected here: ` +
+            `${falling.join(', ')} and every other method reach ${covers ? rule.path : example} as public ` +
+            `through the later rule ${name(later)} ${laterRule.path}; list them in methods, or put a rule ` +
+            `for every method between the two`,
+        });
+      }
+      // A rule for every method on all these paths ends the fall-through, public or not.
+      if (covers) return;
+    }
   });
   return findings;
 }

@@ -87,7 +87,11 @@ describe('rule lint through the CLI', () => {
     ],
     ['a % in a glob', 'lint-glob-percent.yaml', /:5 rules\[1\]\.path: a rule path cannot contain .*%/],
     ['a .. segment in a glob', 'invalid-glob-dot-dot.yaml', /:5 rules\[1\]\.path: .*\.\. segments/],
-    ['an unknown method', 'invalid-unknown-method.yaml', /:4 rules\[0\]\.methods\[1\]: expected one of GET/],
+    [
+      'a method that is not a token',
+      'invalid-unknown-method.yaml',
+      /:4 rules\[0\]\.methods\[1\]: expected an HTTP method: a token/,
+    ],
   ];
   for (const [name, fixture, expected] of schemaRefusals) {
     it(`check-config exits 1 on ${name}, reported with file:line`, async () => {

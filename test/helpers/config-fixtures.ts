@@ -48,9 +48,9 @@ export const INVALID_FIXTURES: readonly InvalidFixture[] = [
     problems: [{ line: 3, key: 'rules[0]', message: /exactly one of/ }],
   },
   {
-    name: 'an unknown HTTP method',
+    name: 'a method that is not an HTTP method token',
     file: 'invalid-unknown-method.yaml',
-    problems: [{ line: 4, key: 'rules[0].methods[1]', message: /expected one of GET/ }],
+    problems: [{ line: 4, key: 'rules[0].methods[1]', message: /expected an HTTP method: a token/ }],
   },
   {
     name: 'a glob that does not start with /',

@@ -129,9 +129,20 @@ describe('the tests key of the config schema', () => {
     });
   });
 
+  it('reads any RFC 9110 method token, upper-cased (WebDAV, PURGE, QUERY)', () => {
+    const tests = configWith([
+      { request: 'PROPFIND /a', expect: 401 },
+      { request: 'purge /a', expect: 401 },
+    ]).tests;
+    assert.deepEqual(
+      tests.map((test) => test.request.method),
+      ['PROPFIND', 'PURGE'],
+    );
+  });
+
   const invalid: [string, unknown, string][] = [
     ['a request without a target', { request: 'GET', expect: 401 }, 'expected METHOD TARGET'],
-    ['an unknown method', { request: 'FETCH /a', expect: 401 }, 'expected a method of GET'],
+    ['a method that is not a token', { request: 'GE(T) /a', expect: 401 }, 'expected an HTTP method token'],
     [
       'an expectation other than forward, 400, 401 or 403',
       { request: 'GET /a', expect: 404 },

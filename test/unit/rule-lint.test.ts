@@ -264,6 +264,74 @@ describe('rule lint', () => {
       );
     });
 
+    it('warns at a method-limited protected rule followed by a public one, naming what falls through', () => {
+      const findings = lint([
+        { path: '/files/**', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], roles: ['admin'] },
+        { path: '/files/**', public: true },
+      ]);
+      assert.deepEqual(summary(findings), ['warning rules[0]']);
+      const message = findings[0]?.message ?? '';
+      assert.match(
+        message,
+        /^only POST, PUT, PATCH, DELETE are protected here: GET, HEAD, OPTIONS, TRACE, CONNECT, ACL,/,
+      );
+      assert.match(
+        message,
+        /MOVE, .*PROPFIND, .*PURGE, QUERY, .* and every other method reach \/files\/\*\* as public/,
+      );
+      assert.match(message, /through the later rule rules\[1\] \(line 11\) \/files\/\*\*/);
+    });
+
+    it('names an example path when the public rule covers only part of the protected one', () => {
+      const findings = lint([
+        { path: '/files/**', methods: ['DELETE'], roles: ['admin'] },
+        { path: '/files/public/**', public: true },
+      ]);
+      assert.deepEqual(summary(findings), ['warning rules[0]']);
+      assert.match(
+        findings[0]?.message ?? '',
+        /^only DELETE is protected here: .* reach \/files\/public as public/,
+      );
+    });
+
+    it('leaves out methods that a method-limited rule in between takes first', () => {
+      const findings = lint([
+        { path: '/files/**', methods: ['POST', 'PUT'], roles: ['admin'] },
+        { path: '/files/**', methods: ['GET', 'MOVE'], authenticated: true },
+        { path: '/files/**', public: true },
+      ]);
+      assert.deepEqual(summary(findings), ['warning rules[0]', 'warning rules[1]']);
+      const [first = '', second = ''] = findings.map((finding) => finding.message);
+      assert.doesNotMatch(first, /[ :]GET,|[ :]HEAD,|MOVE/);
+      assert.match(first, /here: PATCH, DELETE, OPTIONS, TRACE, CONNECT, ACL,/);
+      assert.match(second, /^only GET, MOVE, HEAD are protected here: POST, PUT, PATCH/);
+    });
+
+    it('does not warn when a protected rule for every method, or a method-limited public rule, follows', () => {
+      assert.deepEqual(
+        lint([
+          { path: '/files/**', methods: ['DELETE'], roles: ['admin'] },
+          { path: '/files/**', authenticated: true },
+          { path: '/**', public: true },
+        ]),
+        [],
+      );
+      assert.deepEqual(
+        lint([
+          { path: '/files/**', methods: ['DELETE'], roles: ['admin'] },
+          { path: '/files/**', methods: ['GET'], public: true },
+        ]),
+        [],
+      );
+      assert.deepEqual(
+        lint([
+          { path: '/files/**', methods: ['DELETE'], roles: ['admin'] },
+          { path: '/other/**', public: true },
+        ]),
+        [],
+      );
+    });
+
     it('reports a protected rule that a public rule wholly shadows as an error only', () => {
       assert.deepEqual(
         summary(
