@@ -109,7 +109,14 @@ export function createBcryptPool(options: BcryptPoolOptions): BcryptPool {
     hash: async (password, cost, client) => String(await run({ op: 'hash', password, cost }, client)),
     compare: async (password, hash, client) =>
       (await run({ op: 'compare', password, hash }, client)) === true,
-    close: () => pool.close({ force: true }),
+    async close() {
+      // Checks still waiting are refused like a full queue rather than left unanswered.
+      for (const jobs of waiting.values()) for (const job of jobs) job.reject(busy());
+      waiting.clear();
+      turns.length = 0;
+      queued = 0;
+      await pool.close({ force: true });
+    },
   };
 }
 
