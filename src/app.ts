@@ -16,9 +16,11 @@ import {
   originalRequestOf,
   type OriginalRequest,
 } from './http/forward-auth.js';
+import type { ReadinessCheck } from './http/health.js';
 import { createMetricsHandler } from './http/metrics-endpoint.js';
 import { sendProblem } from './http/problem.js';
-import { beginRequest, type RequestContext } from './http/request-context.js';
+import { createRequestClientKey } from './http/request-client.js';
+import { beginRequest, requestContext, type RequestContext } from './http/request-context.js';
 import { createHeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
 import type { Decision } from './pipeline/decide.js';
@@ -29,7 +31,7 @@ import { mutateForUpstream } from './pipeline/mutate.js';
 import { reportUncheckedSession } from './pipeline/store-outage.js';
 import { createForwarder } from './proxy/forward.js';
 import { createUpgradeHandler } from './upgrade.js';
-import { upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
+import { ExchangeLimitError, upstreamErrorCode, upstreamProblem } from './proxy/upstream-errors.js';
 
 export interface App {
   readonly handleRequest: RequestListener;
@@ -43,28 +45,54 @@ export function isOwnPath(path: string): boolean {
   return path === '/healthz' || path === '/readyz' || path === '/auth' || path.startsWith('/auth/');
 }
 
-export function createApp(deps: Deps, isReady: () => boolean): App {
+export function createApp(deps: Deps, notReadyReason: ReadinessCheck): App {
   const { logger, decider, identityHeaders, isTrustedProxy, audit, metrics } = deps;
   const serveMetrics = createMetricsHandler(metrics);
   const verifyForProxy = createForwardAuthHandler({ decider, identityHeaders, audit });
-  // With no port of its own, /metrics is one of the sidecar's paths on the public port.
-  const metricsHere = deps.config.metrics.enabled && deps.config.metrics.port === undefined;
+  // Only when asked for is /metrics one of the sidecar's paths on the public port.
+  const metricsHere = deps.config.metrics.enabled && deps.config.metrics.onPublicPort;
   const countResponse = (status: number) => metrics.responded(status);
   const caseInsensitive = deps.config.match.caseInsensitive;
-  const authApp = createAuthApp(deps, isReady);
+  const clientKey = createRequestClientKey(isTrustedProxy, deps.config.limits.ipv6Prefix);
+  // Not ready while every backend connection is in use, so that a load balancer sends elsewhere.
+  const authApp = createAuthApp(
+    deps,
+    () => notReadyReason() ?? (forward.saturated() ? 'upstream_saturated' : undefined),
+  );
   // The request line holds only ids, names and numbers set below: no secret to redact.
   const requestLog = withoutRedaction(logger);
   const stripHeaders = createHeaderStripper(Object.values(identityHeaders));
   const forward = createForwarder({
     target: deps.config.upstream.url,
     timeoutMs: deps.config.upstream.timeout,
+    limits: {
+      maxConnections: deps.config.upstream.maxConnections,
+      queueTimeoutMs: deps.config.upstream.queueTimeout,
+      perClient: deps.config.limits.proxy.perClient,
+      bodyTimeoutMs: deps.config.limits.proxy.bodyTimeout,
+      bodyMinRate: deps.config.limits.proxy.bodyMinRate,
+      sendTimeoutMs: deps.config.limits.proxy.sendTimeout,
+    },
     onUpstreamResponse: metrics.upstreamResponded,
     onError(err, req, res) {
       const reqId = req.headers['x-request-id'];
-      logger.warn({ reqId, code: upstreamErrorCode(err) }, 'upstream request failed');
+      if (err instanceof ExchangeLimitError) {
+        // A limit the sidecar applied, not a backend failure: the request line says which.
+        const context = requestContext(req);
+        if (context) context.reason = err.reason;
+        metrics.proxyRefused(err.reason);
+      } else {
+        logger.warn({ reqId, code: upstreamErrorCode(err) }, 'upstream request failed');
+      }
       sendProblem(res, upstreamProblem(err), typeof reqId === 'string' ? reqId : undefined);
     },
+    onUpgradeError(err, req) {
+      const reqId = req.headers['x-request-id'];
+      if (err instanceof ExchangeLimitError) metrics.proxyRefused(err.reason);
+      else logger.warn({ reqId, code: upstreamErrorCode(err) }, 'upstream request failed');
+    },
   });
+  metrics.watchUpstreamPool(() => forward.usage());
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const context = beginRequest(req, res, requestLog, countResponse);
@@ -97,13 +125,20 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
       sendProblem(res, decision.error, context.id);
       return;
     }
+    // Read before mutate appends the peer to X-Forwarded-For.
+    const client = clientKey(req, peerTrusted);
     mutateForUpstream(req, decision, identityHeaders, peerTrusted);
-    forward(req, res);
+    const refusal = forward(req, res, client);
+    if (refusal) {
+      context.reason = 'client_busy';
+      metrics.proxyRefused('client_busy');
+      sendProblem(res, refusal, context.id);
+    }
   }
 
   /**
-   * The sidecar's own paths: forward-auth, /auth and health to express, /metrics when it has no
-   * port of its own. True when the request was one of them.
+   * The sidecar's own paths: forward-auth, /auth and health to express, /metrics when
+   * `metrics.onPublicPort`. True when the request was one of them.
    */
   function serveOwnPath(
     req: IncomingMessage,
@@ -152,6 +187,7 @@ export function createApp(deps: Deps, isReady: () => boolean): App {
     deps,
     stripHeaders,
     forwardUpgrade: forward.upgrade,
+    clientKey,
     isOwnPath,
   });
 

@@ -9,6 +9,7 @@ export type ProblemCode =
   | 'invalid_path'
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'request_timeout'
   | 'header_fields_too_large'
   | 'unauthenticated'
   | 'invalid_token'
@@ -33,6 +34,7 @@ const PROBLEM_TYPES: Readonly<Record<ProblemCode, { status: number; title: strin
   invalid_path: { status: 400, title: 'Invalid request path' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   payload_too_large: { status: 413, title: 'Payload too large' },
+  request_timeout: { status: 408, title: 'Request timeout' },
   header_fields_too_large: { status: 431, title: 'Request header fields too large' },
   unauthenticated: { status: 401, title: 'Authentication required' },
   invalid_token: { status: 401, title: 'Invalid access token' },

@@ -33,21 +33,22 @@ export interface ServerOptions {
 
 export async function startServer(deps: Deps, options: ServerOptions): Promise<RunningServer> {
   let stopping = false;
-  const app = createApp(deps, () => !stopping && (deps.store.isReady() || deps.storeOutage.staysReady()));
+  const app = createApp(deps, () => {
+    if (stopping) return 'shutting_down';
+    return deps.store.isReady() || deps.storeOutage.staysReady() ? undefined : 'store_unavailable';
+  });
   const server = createServer({ requireHostHeader: true }, app.handleRequest);
   server.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
   server.on('upgrade', app.handleUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // Node could not parse the request; answer with a problem body rather than its bare default.
-    if (!socket.writable || err.code === 'ECONNRESET') {
+    // Node could not parse the request, or it did not arrive whole within headersTimeout or
+    // requestTimeout; answer with a problem body rather than its bare default, unless a
+    // response is already under way on this connection (as Node's own handler checks).
+    if (!socket.writable || err.code === 'ECONNRESET' || responseUnderWay(socket)) {
       socket.destroy();
       return;
     }
-    const problem =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? new ProblemError('header_fields_too_large', 'The request headers are too large.')
-        : new ProblemError('invalid_request', 'The request is not valid HTTP/1.1.');
-    socket.end(rawProblemResponse(problem));
+    socket.end(rawProblemResponse(clientErrorProblem(err)));
   });
 
   await listen(server, options.port, options.host);
@@ -76,6 +77,22 @@ export async function startServer(deps: Deps, options: ServerOptions): Promise<R
       await deps.close();
     },
   };
+}
+
+function clientErrorProblem(err: NodeJS.ErrnoException): ProblemError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new ProblemError('header_fields_too_large', 'The request headers are too large.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ProblemError('request_timeout', 'The request did not arrive in time.');
+    default:
+      return new ProblemError('invalid_request', 'The request is not valid HTTP/1.1.');
+  }
+}
+
+/** Node keeps the response being written on a connection as `_httpMessage`. */
+function responseUnderWay(socket: Duplex): boolean {
+  return (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -23,7 +23,15 @@ import { parseBearer } from './tokens/bearer.js';
 export interface UpgradeHandlerOptions {
   readonly deps: Deps;
   readonly stripHeaders: HeaderStripper;
-  readonly forwardUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+  /** Forwards the upgrade; returns the refusal when the client has too many exchanges under way. */
+  readonly forwardUpgrade: (
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    client: string,
+  ) => ProblemError | undefined;
+  /** The key per-client limits count the request's client by. */
+  readonly clientKey: (req: IncomingMessage, peerTrusted: boolean) => string;
   readonly isOwnPath: (path: string) => boolean;
 }
 
@@ -73,10 +81,23 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions) {
     }
 
     const upgrade = req.headers.upgrade;
+    // Read before mutate appends the peer to X-Forwarded-For.
+    const client = options.clientKey(req, peerTrusted);
     mutateForUpstream(req, decision, identityHeaders, peerTrusted);
     // Hop-by-hop removal took these; an upgrade is the one exchange that must pass them on.
     req.headers.connection = 'Upgrade';
     req.headers.upgrade = upgrade;
+    const refusal = options.forwardUpgrade(req, socket, head, client);
+    if (refusal) {
+      metrics.proxyRefused('client_busy');
+      refuse(refusal, {
+        decision: 'allow',
+        path: decision.path,
+        rule: decision.rule.id,
+        reason: 'client_busy',
+      });
+      return;
+    }
     logLine({
       status: 101,
       decision: 'allow',
@@ -85,7 +106,6 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions) {
       userId: decision.identity?.id,
     });
     metrics.responded(101);
-    options.forwardUpgrade(req, socket, head);
 
     const credentials = parseBearer(authorization);
     if (decision.identity && credentials.kind === 'token') {

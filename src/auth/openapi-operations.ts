@@ -307,7 +307,7 @@ export function operations(identity: Config['identity']): readonly Operation[] {
         {
           status: 503,
           description:
-            'Not ready: starting, shutting down, or the store is unavailable (unless `store.unavailable` is serve-verified).',
+            'Not ready, with the reason: shutting down, the store is unavailable (unless `store.unavailable` is serve-verified), or every backend connection (`upstream.maxConnections`) is in use.',
           body: readinessBody,
           headers: noStore,
         },

@@ -13,6 +13,7 @@ const PROBLEM_CODES = {
   invalid_path: 'invalid_path',
   unsupported_media_type: 'unsupported_media_type',
   payload_too_large: 'payload_too_large',
+  request_timeout: 'request_timeout',
   header_fields_too_large: 'header_fields_too_large',
   unauthenticated: 'unauthenticated',
   invalid_token: 'invalid_token',
@@ -100,7 +101,13 @@ export const healthBody = z
   .register(responseSchemas, { id: 'Health' });
 
 export const readinessBody = z
-  .strictObject({ status: z.enum(['ready', 'not_ready']) })
+  .strictObject({
+    status: z.enum(['ready', 'not_ready']),
+    reason: z
+      .enum(['shutting_down', 'store_unavailable', 'upstream_saturated'])
+      .optional()
+      .describe('Why not ready: stopping, the store unavailable, or every backend connection in use.'),
+  })
   .register(responseSchemas, { id: 'Readiness' });
 
 /** This document's own outline; the OpenAPI 3.1 schema proper is the specification's. */

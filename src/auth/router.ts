@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { ProblemError } from '../errors.js';
-import { createReadiness, liveness } from '../http/health.js';
+import { createReadiness, liveness, type ReadinessCheck } from '../http/health.js';
 import { sendProblem } from '../http/problem.js';
 import { requestContext } from '../http/request-context.js';
 import { packageVersion } from '../runtime.js';
@@ -21,7 +21,7 @@ export const AUTH_BODY_LIMIT = '16kb';
  * The sidecar's own endpoints: /auth/* and the health checks. Express and its JSON body parser
  * live here only; proxied requests never pass through them.
  */
-export function createAuthApp(deps: AuthContext, isReady: () => boolean): express.Express {
+export function createAuthApp(deps: AuthContext, notReadyReason: ReadinessCheck): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -29,7 +29,7 @@ export function createAuthApp(deps: AuthContext, isReady: () => boolean): expres
   app.set('trust proxy', deps.isTrustedProxy);
 
   app.get('/healthz', liveness);
-  app.get('/readyz', createReadiness(isReady));
+  app.get('/readyz', createReadiness(notReadyReason));
 
   const jsonBody = [
     requireJsonBody,

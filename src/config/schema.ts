@@ -80,10 +80,37 @@ const methodName = z
   })
   .transform(normalizeMethod);
 
+/**
+ * Why the %-escapes or non-ASCII characters of a glob are unusable. Requests with an encoded `/`,
+ * `\\`, `.` or control character are refused, so a glob holding one could never match; `%2A`
+ * would turn into the `*` wildcard once decoded.
+ */
+function findEscapeProblem(glob: string): string | undefined {
+  if (!glob.isWellFormed()) return 'a rule path must be valid Unicode';
+  for (const match of glob.matchAll(/%(.{0,2})/g)) {
+    const hex = match[1] ?? '';
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return 'a % in a rule path must start a %-escape such as %3A';
+    const octet = parseInt(hex, 16);
+    if (octet < 0x20 || octet === 0x7f || octet === 0x2f || octet === 0x5c || octet === 0x2e)
+      return `a rule path cannot contain %${hex}: requests holding an encoded /, \\, . or control character are refused, so the rule could never match`;
+    if (octet === 0x2a) return 'a rule path cannot contain %2A: decoded, it would be the * wildcard';
+  }
+  try {
+    decodeURIComponent(glob);
+  } catch {
+    return 'the %-escapes of a rule path must spell UTF-8';
+  }
+  return undefined;
+}
+
 /** Why a rule glob is unusable, or undefined when it is fine. */
 export function findGlobProblem(glob: string): string | undefined {
   if (!glob.startsWith('/')) return 'expected a path starting with /';
-  if (/[?#%\\\s]/.test(glob)) return 'a rule path cannot contain ?, #, %, \\ or white space';
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[?#\\\s\u0000-\u001f\u007f]/.test(glob))
+    return 'a rule path cannot contain ?, #, \\, white space or control characters';
+  const escapeProblem = findEscapeProblem(glob);
+  if (escapeProblem) return escapeProblem;
   if (glob === '/') return undefined;
   const segments = glob.slice(1).split('/');
   for (const [index, segment] of segments.entries()) {
@@ -115,7 +142,7 @@ const ruleSchema = z
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .describe(
-        'Path glob: `*` is exactly one non-empty segment, `**` any depth (`/api/**` matches `/api`).',
+        'Path glob: `*` is exactly one non-empty segment, `**` any depth (`/api/**` matches `/api`). Compared with the request path in one spelling: `%3A` is `:`, `ü` is `%C3%BC`; either may be written.',
       ),
     methods: z
       .array(methodName, { error: 'expected an array of HTTP methods' })
@@ -261,6 +288,14 @@ export const configSchema = z
           .default('http://127.0.0.1:3000')
           .describe('The backend every allowed request is forwarded to; env UPSTREAM_URL overrides it.'),
         timeout: duration('30s', 'How long the backend may stay silent before the sidecar answers 504.'),
+        maxConnections: positiveInt(
+          256,
+          'Connections to the backend at most; each proxied request holds one until the answer is read, each WebSocket until the backend switched protocols. While all are in use /readyz answers 503 (reason upstream_saturated) and further requests wait in line.',
+        ),
+        queueTimeout: duration(
+          '5s',
+          'How long a request may wait for a free backend connection before the sidecar answers 503 with Retry-After.',
+        ),
       })
       .prefault({})
       .describe('The backend behind the sidecar.'),
@@ -280,6 +315,10 @@ export const configSchema = z
         accessTtl: duration('15m', 'Lifetime of an access token.'),
         refreshTtl: duration('7d', 'Lifetime of each refresh token.'),
         leeway: duration('30s', 'Clock skew tolerated when checking exp and nbf.'),
+        maxSessions: positiveInt(
+          50,
+          'Sessions (refresh-token families, one per login) a user may hold at once; a login past it ends the oldest, and its access tokens.',
+        ),
         cacheSize: z
           .number({ error: 'expected a whole number' })
           .int({ error: 'expected a whole number' })
@@ -408,6 +447,20 @@ export const configSchema = z
           })
           .prefault({})
           .describe('Limits on POST /auth/register.'),
+        refresh: z
+          .strictObject({
+            perSession: positiveInt(
+              10,
+              'Refreshes allowed per session (refresh-token family) per window; a client refreshes once per access-token lifetime.',
+            ),
+            perUser: positiveInt(
+              60,
+              "Refreshes allowed per user per window, all the user's sessions together.",
+            ),
+            window: duration('1m', 'The refresh rate-limit window.'),
+          })
+          .prefault({})
+          .describe('Limits on POST /auth/refresh.'),
         passwordChange: z
           .strictObject({
             perUser: positiveInt(
@@ -491,7 +544,9 @@ export const configSchema = z
         enabled: z
           .boolean({ error: 'expected true or false' })
           .default(true)
-          .describe('Serve Prometheus metrics at GET /metrics.'),
+          .describe(
+            'Serve Prometheus metrics at GET /metrics, where metrics.port or metrics.onPublicPort says; with neither, nowhere.',
+          ),
         port: z
           .number({ error: 'expected a port number' })
           .int()
@@ -499,7 +554,13 @@ export const configSchema = z
           .max(65535)
           .optional()
           .describe(
-            'Serve /metrics on this port of listen.host only, not on the public port; absent: on the public port, where /metrics is then never forwarded.',
+            'Serve /metrics on this port of listen.host, and nothing else there; absent: no such port.',
+          ),
+        onPublicPort: z
+          .boolean({ error: 'expected true or false' })
+          .default(false)
+          .describe(
+            'Also serve /metrics on the public port (listen.port), where /metrics is then never forwarded; it tells anyone who can reach that port the Node version, the rule layout and live login counts. false: /metrics there is a path like any other, decided by the rules.',
           ),
       })
       .prefault({})

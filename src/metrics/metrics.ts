@@ -35,8 +35,21 @@ export interface Metrics {
   readonly servedUnchecked: () => void;
   /** Reports the store's readiness, read at each scrape. */
   readonly watchStore: (isReady: () => boolean) => void;
+  /** An exchange the sidecar refused or ended to protect its backend connections, by reason. */
+  readonly proxyRefused: (reason: ProxyRefusalReason) => void;
+  /** Reports the backend connections in use and the exchanges waiting for one, read at each scrape. */
+  readonly watchUpstreamPool: (usage: () => UpstreamPoolUsage) => void;
   /** The exposition text and its content type. */
   readonly render: () => Promise<{ readonly body: string; readonly contentType: string }>;
+}
+
+/** Why the sidecar refused or ended a proxied exchange to keep its backend connections available. */
+export type ProxyRefusalReason = 'client_busy' | 'queue_timeout' | 'body_too_slow' | 'response_stalled';
+
+export interface UpstreamPoolUsage {
+  readonly inUse: number;
+  readonly waiting: number;
+  readonly size: number;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -102,11 +115,44 @@ export function createMetrics(): Metrics {
       this.set(storeReady() ? 1 : 0);
     },
   });
+  const refusals = new Counter({
+    name: 'auth_sidecar_proxy_refusals_total',
+    help: 'Proxied requests and upgrades refused or ended to keep backend connections available: client_busy (429, limits.proxy.perClient), queue_timeout (503, upstream.queueTimeout), body_too_slow (408, limits.proxy.bodyMinRate), response_stalled (closed, limits.proxy.sendTimeout).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  let poolUsage: () => UpstreamPoolUsage = () => ({ inUse: 0, waiting: 0, size: 0 });
+  new Gauge({
+    name: 'auth_sidecar_upstream_connections',
+    help: 'Connections to the backend by state: in_use, and max (upstream.maxConnections).',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const usage = poolUsage();
+      this.labels('in_use').set(usage.inUse);
+      this.labels('max').set(usage.size);
+    },
+  });
+  new Gauge({
+    name: 'auth_sidecar_upstream_waiting_requests',
+    help: 'Proxied requests and upgrades waiting for a free backend connection (at most upstream.queueTimeout each).',
+    registers,
+    collect() {
+      this.set(poolUsage().waiting);
+    },
+  });
   const cacheHits = tokenCache.labels('hit');
   const cacheMisses = tokenCache.labels('miss');
   cacheHits.inc(0);
   cacheMisses.inc(0);
   for (const result of ['success', 'failure']) reloads.labels(result).inc(0);
+  const refusedBy = {
+    client_busy: refusals.labels('client_busy'),
+    queue_timeout: refusals.labels('queue_timeout'),
+    body_too_slow: refusals.labels('body_too_slow'),
+    response_stalled: refusals.labels('response_stalled'),
+  } satisfies Record<ProxyRefusalReason, Counter.Internal>;
+  for (const child of Object.values(refusedBy)) child.inc(0);
 
   // Counters counted per request keep their labelled children: prom-client hashes labels per call.
   const decided = childCache();
@@ -127,6 +173,8 @@ export function createMetrics(): Metrics {
     configReloaded: (result) => reloads.labels(result).inc(),
     servedUnchecked: () => unchecked.inc(),
     watchStore: (isReady) => void (storeReady = isReady),
+    proxyRefused: (reason) => refusedBy[reason].inc(),
+    watchUpstreamPool: (usage) => void (poolUsage = usage),
     async render() {
       return { body: await registry.metrics(), contentType: registry.contentType };
     },

@@ -1,57 +1,139 @@
-import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
+import type { ProblemError } from '../errors.js';
 import { removeHopByHop } from '../http/hop-by-hop.js';
-import { UpstreamTimeoutError } from './upstream-errors.js';
+import { rawProblemResponse } from '../http/problem.js';
+import { createClientSlots, createUpstreamPool, type PoolUsage, type Waiter } from './admission.js';
+import { watchBody, watchSend, type StopWatch } from './stall-watch.js';
+import {
+  clientBusyProblem,
+  ExchangeLimitError,
+  upstreamProblem,
+  UpstreamTimeoutError,
+} from './upstream-errors.js';
+
+/** What one client may hold of the backend connections, and for how long. */
+export interface ForwardLimits {
+  /** Connections to the backend at most (`upstream.maxConnections`). */
+  readonly maxConnections: number;
+  /** How long an exchange may wait for a free connection before 503 (`upstream.queueTimeout`). */
+  readonly queueTimeoutMs: number;
+  /** Proxied requests and WebSockets one client may have under way (`limits.proxy.perClient`). */
+  readonly perClient: number;
+  /** The window a request body's rate is measured over (`limits.proxy.bodyTimeout`). */
+  readonly bodyTimeoutMs: number;
+  /** The slowest a request body may arrive, in bytes a second (`limits.proxy.bodyMinRate`). */
+  readonly bodyMinRate: number;
+  /** How long a client may take none of a response (`limits.proxy.sendTimeout`). */
+  readonly sendTimeoutMs: number;
+}
 
 export interface ForwarderOptions {
   readonly target: string;
   readonly timeoutMs: number;
+  readonly limits: ForwardLimits;
   /** Called once when the exchange fails; the response may already be under way. */
   readonly onError: (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
-  /** Upper bound on open sockets to the backend. */
-  readonly maxSockets?: number;
+  /** Told when an upgrade fails after it was let through; the client's socket is answered and closed. */
+  readonly onUpgradeError?: (err: unknown, req: IncomingMessage) => void;
   /** Told how long the backend took to send its response head, in seconds (for metrics). */
   readonly onUpstreamResponse?: (seconds: number) => void;
 }
 
 export interface Forwarder {
-  (req: IncomingMessage, res: ServerResponse): void;
-  /** Passes an allowed protocol upgrade (WebSocket) on, then relays both ways. */
-  readonly upgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+  /**
+   * Streams the request to the backend once a connection is free; returns, without forwarding,
+   * the refusal to send when `client` already has `perClient` exchanges under way.
+   */
+  (req: IncomingMessage, res: ServerResponse, client: string): ProblemError | undefined;
+  /**
+   * Passes an allowed protocol upgrade (WebSocket) on, then relays both ways; an open WebSocket
+   * counts against its client until it closes. Returns the refusal as the forwarder does.
+   */
+  readonly upgrade: (
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    client: string,
+  ) => ProblemError | undefined;
+  /** Backend connections in use and exchanges waiting for one. */
+  usage(): PoolUsage;
+  /** Every backend connection is in use. */
+  saturated(): boolean;
   /** Closes idle keep-alive sockets to the backend. */
   close(): void;
 }
 
+/** An exchange from admission to its end: its place in the pool, and its watches. */
+interface Exchange {
+  /** The queue place, when it had to wait; undefined when a connection was free at once. */
+  waiter: Waiter | undefined;
+  /** Set once its backend connection (or queue place) was given back. */
+  left: boolean;
+  forwardedAt: number;
+  stopBody: StopWatch | undefined;
+  stopSend: StopWatch | undefined;
+}
+
+/** A response this small fits in the buffer before the client: it cannot stall a backend connection. */
+const SMALL_RESPONSE_BYTES = 16 * 1024;
+
 /**
  * Streams a request to the backend and the answer back, through http-proxy-middleware over a
  * keep-alive agent. `req.url` and the headers must already be what the backend should see.
+ *
+ * Every exchange takes one of `maxConnections` backend connections for as long as it holds one:
+ * until the backend's answer is read (a request) or the backend switched protocols (an upgrade).
+ * Past that number exchanges wait in line, each until its `queueTimeoutMs` deadline.
  */
 export function createForwarder(options: ForwarderOptions): Forwarder {
+  const { limits } = options;
   const target = new URL(options.target);
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64 };
+  const agentOptions = { keepAlive: true, maxSockets: limits.maxConnections, maxFreeSockets: 64 };
   const agent = target.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
+  const pool = createUpstreamPool(limits.maxConnections, limits.queueTimeoutMs);
+  const clients = createClientSlots(limits.perClient);
+  const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
   // The default plugins log every exchange (building a URL per response even when logging is off)
   // and map `on` to events; this one plugin does only what the sidecar needs.
-  const forwardedAt = new WeakMap<IncomingMessage, number>();
   const sidecarEvents: Plugin<IncomingMessage, ServerResponse> = (proxyServer) => {
     proxyServer.on('proxyReq', (proxyReq, req) => {
-      forwardedAt.set(req, performance.now());
+      const exchange = exchanges.get(req);
+      if (exchange) {
+        exchange.forwardedAt = performance.now();
+        proxyReq.once('close', () => leave(exchange));
+        if (hasBody(req) && !req.complete) {
+          exchange.stopBody = watchBody(req, limits.bodyTimeoutMs, limits.bodyMinRate, () =>
+            proxyReq.destroy(bodyTooSlow()),
+          );
+        }
+      }
       // An idle timer: it fires when the backend neither reads nor answers for timeoutMs.
       proxyReq.setTimeout(options.timeoutMs, () =>
         proxyReq.destroy(new UpstreamTimeoutError(options.timeoutMs)),
       );
     });
     proxyServer.on('proxyRes', (proxyRes, req, res) => {
-      const startedAt = forwardedAt.get(req);
-      if (startedAt !== undefined) options.onUpstreamResponse?.((performance.now() - startedAt) / 1000);
+      const exchange = exchanges.get(req);
+      if (exchange) {
+        options.onUpstreamResponse?.((performance.now() - exchange.forwardedAt) / 1000);
+        if (!isSmall(proxyRes)) {
+          exchange.stopSend = watchSend(proxyRes, limits.sendTimeoutMs, () =>
+            options.onError(responseStalled(), req, res),
+          );
+        }
+      }
       removeHopByHop(proxyRes.headers);
       // The client's connection is not the backend's: keep-alive is what the client asked for.
       proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
     });
-    proxyServer.on('proxyReqWs', (proxyReq, _req, socket) => {
+    proxyServer.on('proxyReqWs', (proxyReq: ClientRequest, req, socket) => {
+      // The backend connection leaves the pool once the protocol switched, or the attempt ended.
+      const exchange = exchanges.get(req);
+      if (exchange) proxyReq.once('close', () => leave(exchange));
       // The relay ends the backend's side only when the client's errors; a client socket that
       // closes (or that the session check closes) must take the backend's connection with it.
       proxyReq.once('upgrade', (_res, backendSocket: Socket) => {
@@ -60,8 +142,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     });
     proxyServer.on('error', (err, req, res) => {
       if (req && isServerResponse(res)) options.onError(err, req, res);
-      // An upgrade has no response object: the client's socket is all there is to close.
-      else if (res && !isServerResponse(res)) res.destroy();
+      // An upgrade has no response object: the client's socket is all there is to answer.
+      else if (res) failUpgrade(err, req, res as Socket);
     });
   };
 
@@ -72,16 +154,111 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     xfwd: false,
     ejectPlugins: true,
     plugins: [sidecarEvents],
+    // The backend's answer to an upgrade has the same deadline as any answer.
+    upgradeTimeout: options.timeoutMs,
   });
 
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+  const leave = (exchange: Exchange) => {
+    if (exchange.left) return;
+    exchange.left = true;
+    if (exchange.waiter) pool.leave(exchange.waiter);
+    else pool.release();
+  };
+  const failUpgrade = (err: unknown, req: IncomingMessage | undefined, socket: Socket) => {
+    if (req) options.onUpgradeError?.(err, req);
+    // Nothing sent yet: the client learns why; once the backend's answer began, only closing is left.
+    if (socket.writable && socket.bytesWritten === 0) {
+      const reqId = req?.headers['x-request-id'];
+      socket.end(rawProblemResponse(upstreamProblem(err), typeof reqId === 'string' ? reqId : undefined));
+    } else {
+      socket.destroy();
+    }
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, client: string): ProblemError | undefined => {
+    if (!clients.take(client)) return clientBusyProblem();
+    // Node has answered 100 Continue already; passed on, the field would also make
+    // http-proxy-middleware skip the proxyReq event, and with it the timers set there.
+    if (req.headers.expect !== undefined) delete req.headers.expect;
+    const exchange: Exchange = {
+      waiter: undefined,
+      left: false,
+      forwardedAt: 0,
+      stopBody: undefined,
+      stopSend: undefined,
+    };
+    exchanges.set(req, exchange);
+    res.once('close', () => {
+      exchange.stopBody?.();
+      exchange.stopSend?.();
+      leave(exchange);
+      clients.give(client);
+    });
     // http-proxy-middleware already reported a failure through on.error; its promise only repeats it.
-    proxy(req, res, () => undefined).catch(() => undefined);
+    const send = () => void proxy(req, res, () => undefined).catch(() => undefined);
+    if (pool.tryHold()) send();
+    else {
+      exchange.waiter = pool.wait(send, () => options.onError(queueTimeout(limits.queueTimeoutMs), req, res));
+    }
+    return undefined;
   };
-  const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    proxy.upgrade(req, socket, head);
+
+  const upgrade = (
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    client: string,
+  ): ProblemError | undefined => {
+    if (!clients.take(client)) return clientBusyProblem();
+    const exchange: Exchange = {
+      waiter: undefined,
+      left: false,
+      forwardedAt: 0,
+      stopBody: undefined,
+      stopSend: undefined,
+    };
+    exchanges.set(req, exchange);
+    socket.once('close', () => {
+      leave(exchange);
+      clients.give(client);
+    });
+    const send = () => proxy.upgrade(req, socket, head);
+    if (pool.tryHold()) send();
+    else {
+      exchange.waiter = pool.wait(send, () => failUpgrade(queueTimeout(limits.queueTimeoutMs), req, socket));
+    }
+    return undefined;
   };
-  return Object.assign(forward, { upgrade, close: () => agent.destroy() });
+
+  return Object.assign(forward, {
+    upgrade,
+    usage: () => pool.usage(),
+    saturated: () => pool.saturated(),
+    close: () => agent.destroy(),
+  });
+}
+
+function queueTimeout(ms: number): ExchangeLimitError {
+  return new ExchangeLimitError('queue_timeout', `no upstream connection came free in ${ms} ms`);
+}
+
+function bodyTooSlow(): ExchangeLimitError {
+  return new ExchangeLimitError('body_too_slow', 'the request body arrived below the minimum rate');
+}
+
+function responseStalled(): ExchangeLimitError {
+  return new ExchangeLimitError('response_stalled', 'the client took none of the response');
+}
+
+/** A request that declares content: a chunked body or a non-zero length. */
+function hasBody(req: IncomingMessage): boolean {
+  const { 'content-length': length, 'transfer-encoding': transferEncoding } = req.headers;
+  return transferEncoding !== undefined || (length !== undefined && length !== '0');
+}
+
+function isSmall(proxyRes: IncomingMessage): boolean {
+  const length = proxyRes.headers['content-length'];
+  return length !== undefined && Number(length) <= SMALL_RESPONSE_BYTES;
 }
 
 function isServerResponse(res: unknown): res is ServerResponse {

@@ -117,6 +117,8 @@ describe('graceful shutdown', () => {
         ),
         503,
       );
+      const readiness = await fetch(`${baseUrl}/readyz`, { headers: { connection: 'close' } });
+      assert.deepEqual(await readiness.json(), { status: 'not_ready', reason: 'shutting_down' });
       assert.equal(await statusOrError(`${baseUrl}/healthz`), 200, 'still accepting during the delay');
 
       const refused = await pollUntil(

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { WebSocket } from 'ws';
 import { seedUser, startSidecar, type SeededUser, type TestSidecar } from '../helpers/sidecar.js';
@@ -104,6 +105,49 @@ describe('WebSockets', () => {
     it('refuses a header token and a query token together as ambiguous', async () => {
       const url = `${browserSidecar.url.replace('http:', 'ws:')}/api/chat?access_token=${browser.token}`;
       assert.equal(await connect(url, { Authorization: `Bearer ${browser.token}` }), 401);
+    });
+  });
+
+  describe('with limits.proxy.perClient: 2 and upstream.timeout: 200ms', () => {
+    let limited: TestSidecar;
+    let member: SeededUser;
+    let limitedUrl: string;
+
+    before(async () => {
+      limited = await startSidecar({
+        upstreamUrl: upstream.url,
+        config: {
+          upstream: { url: upstream.url, timeout: '200ms' },
+          limits: { proxy: { perClient: 2 } },
+        },
+      });
+      member = await seedUser(limited, 'ws-member', ['user']);
+      limitedUrl = limited.url.replace('http:', 'ws:');
+    });
+    after(() => limited.stop({ removeData: true }));
+
+    it('keeps an idle WebSocket open past upstream.timeout, and counts it against its client until it closes', async () => {
+      const auth = { Authorization: `Bearer ${member.token}` };
+      const first = await connect(`${limitedUrl}/api/chat`, auth);
+      const second = await connect(`${limitedUrl}/api/chat`, auth);
+      assert.ok(first instanceof WebSocket && second instanceof WebSocket);
+      // Idle for twice the backend deadline: the deadline is for the backend's answer to the upgrade.
+      await delay(400);
+      assert.equal(await echo(first, 'still open'), 'still open');
+
+      const seen = upstream.upgrades.length;
+      assert.equal(await connect(`${limitedUrl}/api/chat`, auth), 429);
+      assert.equal(upstream.upgrades.length, seen, 'the third never reached the upstream');
+
+      const upstreamClosed = upstream.nextClose();
+      first.close();
+      await once(first, 'close');
+      await upstreamClosed;
+      const third = await connect(`${limitedUrl}/api/chat`, auth);
+      assert.ok(third instanceof WebSocket, `refused with ${typeof third === 'number' ? third : '?'}`);
+      assert.equal(await echo(third, 'in'), 'in');
+      second.close();
+      third.close();
     });
   });
 });

@@ -30,7 +30,7 @@ async function loadError(options: Parameters<typeof loadConfig>[0]): Promise<Con
 
 const DEFAULT_CONFIG = {
   listen: { host: '0.0.0.0', port: 8080 },
-  upstream: { url: 'http://127.0.0.1:3000', timeout: 30_000 },
+  upstream: { url: 'http://127.0.0.1:3000', timeout: 30_000, maxConnections: 256, queueTimeout: 5_000 },
   store: { driver: 'lowdb', path: 'data/auth-sidecar.json' },
   tokens: {
     issuer: 'auth-sidecar',
@@ -43,6 +43,7 @@ const DEFAULT_CONFIG = {
   passwords: { bcryptCost: 12, minLength: 8, workers: 2, queue: 64, queuePerClient: 8 },
   registration: { enabled: true, defaultRoles: ['user'] },
   identity: { userHeader: 'X-User', idHeader: 'X-User-Id', rolesHeader: 'X-User-Roles' },
+  forwardAuth: { headers: 'original' },
   default: 'deny',
   rules: [],
   tests: [],
@@ -53,10 +54,11 @@ const DEFAULT_CONFIG = {
     register: { perIp: 10, window: 3_600_000 },
     passwordChange: { perUser: 5, window: 15 * 60_000 },
     passwordChecks: { perClient: 300, perUser: 30, window: 15 * 60_000 },
+    proxy: { perClient: 64, bodyTimeout: 10_000, bodyMinRate: 1024, sendTimeout: 30_000 },
     ipv6Prefix: 64,
   },
   websocket: { queryToken: false, recheck: 60_000 },
-  metrics: { enabled: true },
+  metrics: { enabled: true, onPublicPort: false },
   shutdown: { delay: 0, grace: 20_000 },
   log: { level: 'info' },
 };
@@ -86,7 +88,7 @@ describe('loadConfig', () => {
       assert.equal(loaded.file, file);
       assert.deepEqual(loaded.config, {
         listen: { host: '127.0.0.1', port: 18080 },
-        upstream: { url: 'http://127.0.0.1:3001', timeout: 45_000 },
+        upstream: { url: 'http://127.0.0.1:3001', timeout: 45_000, maxConnections: 256, queueTimeout: 5_000 },
         store: { driver: 'lowdb', path: 'data/valid-store.json' },
         tokens: {
           issuer: 'valid-issuer',
@@ -118,6 +120,7 @@ describe('loadConfig', () => {
           register: { perIp: 4, window: 2 * 3_600_000 },
           passwordChange: { perUser: 5, window: 15 * 60_000 },
           passwordChecks: { perClient: 300, perUser: 30, window: 15 * 60_000 },
+          proxy: { perClient: 64, bodyTimeout: 10_000, bodyMinRate: 1024, sendTimeout: 30_000 },
           ipv6Prefix: 64,
         },
         websocket: { queryToken: true, recheck: 30_000 },
