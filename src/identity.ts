@@ -23,6 +23,11 @@ export interface AccessClaims {
   readonly tokenId: string;
   /** The user's token version when the token was issued; a newer one supersedes it. */
   readonly tokenVersion: number;
+  /**
+   * The session (refresh-token family) the token was issued for (`sid`): a logout or a replayed
+   * refresh token ends it, and every access token of it. Absent only in tokens issued without one.
+   */
+  readonly sessionId?: string;
   /** Milliseconds since the epoch. */
   readonly expiresAt: number;
 }

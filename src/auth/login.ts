@@ -16,6 +16,7 @@ import { normalizeUsername, usernameKeyOf } from './username.js';
  */
 export function createLoginHandler(deps: AuthContext): RequestHandler {
   return async (req, res) => {
+    refuseCredentialsInUrl(req.originalUrl);
     const body = parseBody(loginBody, req.body);
     const client = clientKey(req, deps.config.limits.ipv6Prefix);
     const username = normalizeUsername(body.username);
@@ -43,6 +44,25 @@ export function createLoginHandler(deps: AuthContext): RequestHandler {
     await rehashIfNeeded(deps, user, body.password, client);
     sendTokens(res, 200, response);
   };
+}
+
+/**
+ * A login whose URL carries a `username` or `password` parameter is refused (400) whatever its
+ * body: credentials in a URL end up in the logs and histories of whatever it passes through, and
+ * passport-local used to read them from there.
+ */
+function refuseCredentialsInUrl(url: string): void {
+  const query = url.indexOf('?');
+  if (query === -1) return;
+  for (const name of new URLSearchParams(url.slice(query + 1)).keys()) {
+    const lower = name.toLowerCase();
+    if (lower === 'username' || lower === 'password') {
+      throw new ProblemError(
+        'invalid_request',
+        'The username and password belong in the JSON body, never in the URL.',
+      );
+    }
+  }
 }
 
 /**

@@ -124,7 +124,8 @@ export function operations(identity: Config['identity']): readonly Operation[] {
       tag: 'session',
       summary: 'Start a session with a username and password',
       description:
-        'The credentials are read from the JSON body only; an empty field is 400. One answer (401) ' +
+        'The credentials are read from the JSON body only; an empty field, or a `username` or ' +
+        '`password` parameter in the URL, is 400. One answer (401) ' +
         'whether the user is unknown, disabled or the password wrong. Counted per username and per ' +
         'client before the password is checked (`limits.login`, and `limits.passwordChecks` whatever ' +
         'the outcome).',

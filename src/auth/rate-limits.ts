@@ -29,6 +29,10 @@ export interface AuthLimiters {
   readonly passwordChecksPerClient: AttemptLimiter;
   /** Password checks per username (or user id), successes included. */
   readonly passwordChecksPerUser: AttemptLimiter;
+  /** Refreshes per session (refresh-token family id). */
+  readonly refreshPerSession: AttemptLimiter;
+  /** Refreshes per user id, all of the user's sessions together. */
+  readonly refreshPerUser: AttemptLimiter;
 }
 
 /** Where attempts are counted: in this process, or in Redis, shared by every replica. */
@@ -59,6 +63,8 @@ export function createAuthLimiters(limits: Config['limits'], shared?: SharedCoun
       limits.passwordChecks.perUser,
       limits.passwordChecks.window,
     ),
+    refreshPerSession: limiter('refresh:session', limits.refresh.perSession, limits.refresh.window),
+    refreshPerUser: limiter('refresh:user', limits.refresh.perUser, limits.refresh.window),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
-import type { UserRecord } from '../store/types.js';
+import { ProblemError } from '../errors.js';
+import type { SessionEnding, UserRecord } from '../store/types.js';
 import { generateRefreshToken } from '../tokens/refresh-token.js';
 import type { AuthDeps } from './deps.js';
 
@@ -22,8 +23,18 @@ export function publicUser(user: UserRecord): PublicUser {
   return { id: user.id, username: user.username, roles: user.roles };
 }
 
-export function tokenResponse(deps: AuthDeps, user: UserRecord, refreshToken: string): TokenResponse {
-  const access = deps.accessTokens.issue({ ...publicUser(user), tokenVersion: user.tokenVersion });
+/** The tokens of `user` in session `familyId`: the access token carries it as `sid`. */
+export function tokenResponse(
+  deps: AuthDeps,
+  user: UserRecord,
+  refreshToken: string,
+  familyId: string,
+): TokenResponse {
+  const access = deps.accessTokens.issue({
+    ...publicUser(user),
+    tokenVersion: user.tokenVersion,
+    sessionId: familyId,
+  });
   return {
     user: publicUser(user),
     accessToken: access.token,
@@ -33,19 +44,49 @@ export function tokenResponse(deps: AuthDeps, user: UserRecord, refreshToken: st
   };
 }
 
-/** A new refresh-token family (a login or a registration) and the tokens that go with it. */
+/**
+ * How a session ends (logout, replay, eviction): its access tokens are refused for as long as the
+ * newest of them can be accepted, exp and clock leeway included.
+ */
+export function sessionEnding(deps: AuthDeps): SessionEnding {
+  const now = deps.now();
+  const { accessTtl, leeway } = deps.config.tokens;
+  return { now, refuseAccessUntil: now + accessTtl + leeway + 1000 };
+}
+
+/**
+ * A new session (a login or a registration) and the tokens that go with it. `user` is the record
+ * read before the password was checked: the family starts, in one atomic step of the store, only
+ * if the user is still enabled and unchanged since, so a password change or disabling that lands
+ * during the check ends this login too. The access token is issued from the record that step read.
+ */
 export async function startSession(
   deps: AuthDeps,
   user: UserRecord,
 ): Promise<{ response: TokenResponse; familyId: string }> {
-  const now = deps.now();
+  const ending = sessionEnding(deps);
   const refresh = generateRefreshToken();
-  const { familyId } = await deps.store.refreshTokens.startFamily(
-    user.id,
-    { tokenHash: refresh.tokenHash, expiresAt: now + deps.config.tokens.refreshTtl },
-    now,
-  );
-  return { response: tokenResponse(deps, user, refresh.token), familyId };
+  const started = await deps.store.refreshTokens.startFamily({
+    userId: user.id,
+    expectedTokenVersion: user.tokenVersion,
+    familyId: refresh.familyId,
+    token: { tokenHash: refresh.tokenHash, expiresAt: ending.now + deps.config.tokens.refreshTtl },
+    maxFamilies: deps.config.tokens.maxSessions,
+    refuseAccessUntil: ending.refuseAccessUntil,
+    now: ending.now,
+  });
+  if (!started.started) {
+    deps.logger.info(
+      { event: 'auth.session.refused', userId: user.id, reason: 'user_changed' },
+      'the user changed during the password check; no session started',
+    );
+    // The same answer as a wrong password: the credentials checked are no longer the user's.
+    throw new ProblemError('invalid_credentials', 'The username or password is wrong.');
+  }
+  return {
+    response: tokenResponse(deps, started.user, refresh.token, refresh.familyId),
+    familyId: refresh.familyId,
+  };
 }
 
 /** RFC 6749 §5.1: token responses must not be cached. */

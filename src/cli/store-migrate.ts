@@ -10,8 +10,9 @@ export interface StoreMigrateOptions {
 }
 
 /**
- * `store migrate --from lowdb:PATH --to redis://HOST:PORT/DB`: copies users, live refresh-token
- * families and access-token revocations from a lowdb file into Redis, and prints what it copied.
+ * `store migrate --from lowdb:PATH --to redis://HOST:PORT/DB`: copies users, live sessions
+ * (refresh-token families) and access-token revocations from a lowdb file into Redis, and prints
+ * what it copied.
  */
 export async function storeMigrate(options: StoreMigrateOptions, io: CliIo): Promise<number> {
   const path = options.from?.startsWith('lowdb:') ? options.from.slice('lowdb:'.length) : undefined;
@@ -47,8 +48,7 @@ export async function storeMigrate(options: StoreMigrateOptions, io: CliIo): Pro
   writeLine(io.stdout, `users: ${counts(report.users)}`);
   writeLine(
     io.stdout,
-    `refresh tokens: ${counts(report.refreshTokens)}, of ${report.liveFamilies} live families` +
-      ` (${report.endedFamilies} ended or expired families left behind)`,
+    `sessions: ${counts(report.families)} (${report.endedFamilies} ended or expired left behind)`,
   );
   writeLine(io.stdout, `access-token revocations: ${counts(report.revocations)}`);
   for (const user of report.conflicts) {

@@ -6,11 +6,10 @@ import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import type {
   CreateUserResult,
-  NewRefreshToken,
   NewUser,
-  RefreshTokenRecord,
   RevokedAccessToken,
   RotateResult,
+  SessionFamily,
   Store,
   StoreSnapshot,
   UserChanges,
@@ -18,10 +17,22 @@ import type {
 } from './types.js';
 
 interface StoreFile {
+  version: 2;
+  users: UserRecord[];
+  families: SessionFamily[];
+  revokedAccessTokens: RevokedAccessToken[];
+}
+
+/**
+ * The format before sessions were families: one record per refresh token, used ones included.
+ * It still opens: its users and revocations are kept, its refresh tokens are not (their holders
+ * log in again), and the next write saves the file in the current format.
+ */
+interface LegacyStoreFile {
   version: 1;
   users: UserRecord[];
-  refreshTokens: RefreshTokenRecord[];
-  revokedAccessTokens: RevokedAccessToken[];
+  refreshTokens: unknown[];
+  revokedAccessTokens?: RevokedAccessToken[];
 }
 
 /** The file could not be used as a store; start-up stops with this message. */
@@ -59,14 +70,14 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
     () => true,
     () => false,
   );
-  const empty: StoreFile = { version: 1, users: [], refreshTokens: [], revokedAccessTokens: [] };
+  const empty: StoreFile = { version: 2, users: [], families: [], revokedAccessTokens: [] };
   /** Users change rarely and tokens on every refresh: the users' JSON is kept until a user changes. */
   let users: { readonly list: UserRecord[]; readonly json: string } | undefined;
   const usersOf = () => (users ??= jsonOf([...usersById.values()]));
   const adapter = new DataFile<StoreFile>(path, {
     parse: (text) => JSON.parse(text) as StoreFile,
     stringify: (file) =>
-      `{"version":1,"users":${usersOf().json},"refreshTokens":${JSON.stringify(file.refreshTokens)},` +
+      `{"version":2,"users":${usersOf().json},"families":${JSON.stringify(file.families)},` +
       `"revokedAccessTokens":${JSON.stringify(file.revokedAccessTokens)}}`,
   });
   const db = new Low<StoreFile>(adapter, empty);
@@ -79,19 +90,23 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
 
   const usersById = new Map(data.users.map((user) => [user.id, withDefaults(user)]));
   const usersByName = new Map([...usersById.values()].map((user) => [user.username, user]));
-  const tokens = new Map(data.refreshTokens.map((token) => [token.tokenHash, token]));
+  const families = new Map(data.families.map((family) => [family.familyId, family]));
+  /** Each user's families in the order they started, oldest first. */
+  const familiesByUser = new Map<string, Set<string>>();
+  for (const family of [...families.values()].sort((a, b) => a.startedAt - b.startedAt))
+    if (family.revokedAt === undefined) familiesOf(family.userId).add(family.familyId);
   const revoked = new Map(data.revokedAccessTokens.map((entry) => [entry.tokenId, entry.expiresAt]));
   let ready = false;
   let lastWrite: Promise<void> = Promise.resolve();
 
   function snapshot(): StoreFile {
     const at = now();
-    for (const [hash, token] of tokens) if (token.expiresAt <= at) tokens.delete(hash);
+    for (const family of families.values()) if (family.expiresAt <= at) forgetFamily(family);
     for (const [tokenId, expiresAt] of revoked) if (expiresAt <= at) revoked.delete(tokenId);
     return {
-      version: 1,
+      version: 2,
       users: usersOf().list,
-      refreshTokens: [...tokens.values()],
+      families: [...families.values()],
       revokedAccessTokens: [...revoked].map(([tokenId, expiresAt]) => ({ tokenId, expiresAt })),
     };
   }
@@ -118,10 +133,27 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
     }
   }
 
-  function revokeWhere(matches: (token: RefreshTokenRecord) => boolean, at: number): void {
-    for (const [hash, token] of tokens) {
-      if (matches(token) && token.revokedAt === undefined) tokens.set(hash, { ...token, revokedAt: at });
-    }
+  function familiesOf(userId: string): Set<string> {
+    let ids = familiesByUser.get(userId);
+    if (!ids) familiesByUser.set(userId, (ids = new Set()));
+    return ids;
+  }
+
+  function forgetFamily(family: SessionFamily): void {
+    families.delete(family.familyId);
+    const ids = familiesByUser.get(family.userId);
+    ids?.delete(family.familyId);
+    if (ids?.size === 0) familiesByUser.delete(family.userId);
+  }
+
+  /**
+   * Ends a family by one flag; the record stays until it expires, so that its tokens are refused
+   * as revoked, and the family id is refused for access tokens until `refuseAccessUntil`.
+   */
+  function endFamily(family: SessionFamily, at: number, refuseAccessUntil: number): void {
+    families.set(family.familyId, { ...family, revokedAt: at });
+    familiesByUser.get(family.userId)?.delete(family.familyId);
+    revoked.set(family.familyId, Math.max(refuseAccessUntil, revoked.get(family.familyId) ?? 0));
   }
 
   function putUser(user: UserRecord): void {
@@ -177,6 +209,7 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
           createdAt: new Date(now()).toISOString(),
           disabled: false,
           tokenVersion: 0,
+          sessionVersion: 0,
         };
         putUser(record);
         try {
@@ -202,9 +235,10 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
           ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
           ...(changes.passwordHash === undefined ? {} : { passwordHash: changes.passwordHash }),
           tokenVersion: current.tokenVersion + 1,
+          sessionVersion: current.sessionVersion + (endSessions ? 1 : 0),
         };
+        // The families stay until they expire or make room, but none of them rotates again.
         putUser(updated);
-        if (endSessions) revokeWhere((token) => token.userId === id, now());
         await persist();
         return updated;
       },
@@ -221,41 +255,76 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
         const user = usersById.get(id);
         if (!user) return false;
         removeUser(user);
-        for (const [hash, token] of tokens) if (token.userId === id) tokens.delete(hash);
+        for (const family of families.values()) if (family.userId === id) forgetFamily(family);
+        familiesByUser.delete(id);
         await persist();
         return true;
       },
     },
 
     refreshTokens: {
-      async startFamily(userId, token, at) {
-        const familyId = randomUUID();
-        tokens.set(token.tokenHash, { ...token, userId, familyId, issuedAt: at });
+      async startFamily(request) {
+        const { userId, familyId, token, now: at } = request;
+        const user = usersById.get(userId);
+        if (!user || user.disabled || user.tokenVersion !== request.expectedTokenVersion)
+          return { started: false };
+        const own = familiesOf(userId);
+        const evicted: string[] = [];
+        for (const oldest of own) {
+          if (own.size < request.maxFamilies) break;
+          const family = families.get(oldest);
+          if (family) endFamily(family, at, request.refuseAccessUntil);
+          else own.delete(oldest);
+          evicted.push(oldest);
+        }
+        families.set(familyId, {
+          familyId,
+          userId,
+          tokenHash: token.tokenHash,
+          generation: 0,
+          sessionVersion: user.sessionVersion,
+          startedAt: at,
+          expiresAt: token.expiresAt,
+        });
+        own.add(familyId);
         await persist();
-        return { familyId };
+        return { started: true, user, evicted };
       },
 
-      async rotate(tokenHash: string, next: NewRefreshToken, at: number): Promise<RotateResult> {
-        const current = tokens.get(tokenHash);
-        if (!current) return { outcome: 'rejected', reason: 'unknown' };
-        if (current.revokedAt !== undefined) return { outcome: 'rejected', reason: 'revoked' };
-        const { userId, familyId } = current;
-        if (current.usedAt !== undefined) {
-          revokeWhere((token) => token.familyId === familyId, at);
+      async rotate(presented, next, { now: at, refuseAccessUntil }): Promise<RotateResult> {
+        const family = families.get(presented.familyId);
+        if (!family) return { outcome: 'rejected', reason: 'unknown' };
+        if (family.revokedAt !== undefined) return { outcome: 'rejected', reason: 'revoked' };
+        if (family.expiresAt <= at) return { outcome: 'rejected', reason: 'expired' };
+        const user = usersById.get(family.userId);
+        if (!user) return { outcome: 'rejected', reason: 'unknown' };
+        if (user.disabled || user.sessionVersion !== family.sessionVersion)
+          return { outcome: 'rejected', reason: 'revoked' };
+        const { userId, familyId } = family;
+        if (presented.tokenHash !== family.tokenHash) {
+          endFamily(family, at, refuseAccessUntil);
           await persist();
           return { outcome: 'reused', userId, familyId };
         }
-        if (current.expiresAt <= at) return { outcome: 'rejected', reason: 'expired' };
-        tokens.set(tokenHash, { ...current, usedAt: at });
-        tokens.set(next.tokenHash, { ...next, userId, familyId, issuedAt: at });
+        families.set(familyId, {
+          ...family,
+          tokenHash: next.tokenHash,
+          generation: family.generation + 1,
+          expiresAt: next.expiresAt,
+        });
         await persist();
-        return { outcome: 'rotated', userId, familyId };
+        return { outcome: 'rotated', user, familyId };
       },
 
-      async revokeFamilyOf(tokenHash, userId, at) {
-        const token = tokens.get(tokenHash);
-        if (!token || token.userId !== userId) return false;
-        revokeWhere((candidate) => candidate.familyId === token.familyId, at);
+      ownerOf(familyId) {
+        const family = families.get(familyId);
+        return Promise.resolve(family?.revokedAt === undefined ? family?.userId : undefined);
+      },
+
+      async revokeFamily(familyId, userId, { now: at, refuseAccessUntil }) {
+        const family = families.get(familyId);
+        if (!family || family.userId !== userId) return false;
+        if (family.revokedAt === undefined) endFamily(family, at, refuseAccessUntil);
         await persist();
         return true;
       },
@@ -281,7 +350,11 @@ export async function readLowdbSnapshot(path: string): Promise<StoreSnapshot> {
     throw new StoreOpenError(path, `not JSON: ${(err as Error).message}`, { cause: err });
   }
   const file = validateStoreFile(path, parsed);
-  return { ...file, users: file.users.map(withDefaults) };
+  return {
+    users: file.users.map(withDefaults),
+    families: file.families,
+    revokedAccessTokens: file.revokedAccessTokens,
+  };
 }
 
 function jsonOf(list: UserRecord[]): { readonly list: UserRecord[]; readonly json: string } {
@@ -290,22 +363,25 @@ function jsonOf(list: UserRecord[]): { readonly list: UserRecord[]; readonly jso
 
 /** Files written before users had these fields read as enabled, version 0. */
 function withDefaults(user: UserRecord): UserRecord {
-  return { ...user, disabled: user.disabled ?? false, tokenVersion: user.tokenVersion ?? 0 };
+  return {
+    ...user,
+    disabled: user.disabled ?? false,
+    tokenVersion: user.tokenVersion ?? 0,
+    sessionVersion: user.sessionVersion ?? 0,
+  };
 }
 
 function validateStoreFile(path: string, data: unknown): StoreFile {
-  const file = data as Partial<StoreFile> | null;
-  if (
-    typeof file !== 'object' ||
-    file === null ||
-    file.version !== 1 ||
-    !Array.isArray(file.users) ||
-    !Array.isArray(file.refreshTokens)
-  ) {
-    throw new StoreOpenError(
-      path,
-      'not an auth-sidecar store file (expected version 1 with users and refreshTokens)',
-    );
+  const file = data as Partial<StoreFile> | Partial<LegacyStoreFile> | null;
+  if (typeof file === 'object' && file !== null && Array.isArray(file.users)) {
+    const revokedAccessTokens = file.revokedAccessTokens ?? [];
+    if (file.version === 2 && Array.isArray(file.families))
+      return { version: 2, users: file.users, families: file.families, revokedAccessTokens };
+    if (file.version === 1 && Array.isArray(file.refreshTokens))
+      return { version: 2, users: file.users, families: [], revokedAccessTokens };
   }
-  return { ...(file as StoreFile), revokedAccessTokens: file.revokedAccessTokens ?? [] };
+  throw new StoreOpenError(
+    path,
+    'not an auth-sidecar store file (expected version 2 with users and families, or version 1 with users and refreshTokens)',
+  );
 }

@@ -1,6 +1,6 @@
 import { connectRedisClient, defineScripts } from './redis-client.js';
 import { REDIS_IMPORT_SCRIPTS, type RedisImportScriptName } from './redis-scripts.js';
-import type { RefreshTokenRecord, StoreSnapshot, UserRecord } from './types.js';
+import type { SessionFamily, StoreSnapshot, UserRecord } from './types.js';
 
 /** How each record fared; a re-run of a finished copy reports everything as `current`. */
 export interface ImportCounts {
@@ -13,10 +13,9 @@ export interface ImportReport {
   readonly users: ImportCounts;
   /** Users not copied because their name belongs to another user in Redis. */
   readonly conflicts: readonly UserRecord[];
-  readonly refreshTokens: ImportCounts;
-  /** Families with a token that can still be exchanged: the ones copied. */
-  readonly liveFamilies: number;
-  /** Families revoked, used up or expired: left behind, since Redis would refuse them anyway. */
+  /** Sessions (refresh-token families) that can still rotate: the ones copied. */
+  readonly families: ImportCounts;
+  /** Families revoked, ended by their user's password change or disabling, or expired: left behind. */
   readonly endedFamilies: number;
   readonly revocations: ImportCounts;
 }
@@ -31,8 +30,8 @@ export interface ImportOptions {
 type ImportOutcome = 'copied' | 'updated' | 'current' | 'conflict' | 'orphan';
 
 /**
- * Copies a snapshot into the Redis store: users, the tokens of live refresh-token families, and
- * access-token revocations not yet expired. Each record is one atomic script that keeps the newer
+ * Copies a snapshot into the Redis store: users, live sessions (refresh-token families), and
+ * access-token and session revocations not yet expired. Each record is one atomic script that keeps the newer
  * of two copies, so a run cut short (or repeated) is finished by running it again; nothing in
  * Redis is ever deleted. Running replicas see the copied users and revocations at once.
  */
@@ -66,22 +65,22 @@ export async function importIntoRedis(
       }
     }
 
-    const { live, ended } = splitFamilies(snapshot.refreshTokens, at);
-    const refreshTokens = emptyCounts();
-    for (const token of live.flat()) {
-      if (!copiedUserIds.has(token.userId)) continue;
+    const usersById = new Map(snapshot.users.map((user) => [user.id, user]));
+    const live = snapshot.families.filter((family) => isLive(family, usersById.get(family.userId), at));
+    const families = emptyCounts();
+    for (const family of live) {
+      if (!copiedUserIds.has(family.userId)) continue;
       const outcome = await run(
-        'authSidecarImportRefreshToken',
+        'authSidecarImportFamily',
         prefix,
-        token.tokenHash,
-        token.userId,
-        token.familyId,
-        token.issuedAt,
-        token.expiresAt,
-        token.usedAt ?? '',
-        token.revokedAt ?? '',
+        JSON.stringify(family),
+        family.familyId,
+        family.userId,
+        family.startedAt,
+        family.expiresAt,
+        family.generation,
       );
-      count(refreshTokens, outcome);
+      count(families, outcome);
     }
 
     const revocations = emptyCounts();
@@ -95,9 +94,8 @@ export async function importIntoRedis(
     return {
       users,
       conflicts,
-      refreshTokens,
-      liveFamilies: live.filter((family) => copiedUserIds.has(family[0]!.userId)).length,
-      endedFamilies: ended,
+      families,
+      endedFamilies: snapshot.families.length - live.length,
       revocations,
     };
   } finally {
@@ -105,29 +103,15 @@ export async function importIntoRedis(
   }
 }
 
-/**
- * Groups tokens by family. A family is live while one of its tokens is unused, unrevoked and
- * unexpired; its expired tokens are dropped (Redis would expire them at once).
- */
-function splitFamilies(
-  tokens: readonly RefreshTokenRecord[],
-  at: number,
-): { live: RefreshTokenRecord[][]; ended: number } {
-  const families = new Map<string, RefreshTokenRecord[]>();
-  for (const token of tokens) {
-    const family = families.get(token.familyId);
-    if (family) family.push(token);
-    else families.set(token.familyId, [token]);
-  }
-  const live: RefreshTokenRecord[][] = [];
-  let ended = 0;
-  for (const family of families.values()) {
-    const usable = (token: RefreshTokenRecord) =>
-      token.usedAt === undefined && token.revokedAt === undefined && token.expiresAt > at;
-    if (family.some(usable)) live.push(family.filter((token) => token.expiresAt > at));
-    else ended++;
-  }
-  return { live, ended };
+/** A family that could still rotate: not ended, not expired, and its user's sessions not ended since. */
+function isLive(family: SessionFamily, user: UserRecord | undefined, at: number): boolean {
+  return (
+    family.revokedAt === undefined &&
+    family.expiresAt > at &&
+    user !== undefined &&
+    !user.disabled &&
+    user.sessionVersion === family.sessionVersion
+  );
 }
 
 function emptyCounts(): ImportCounts {

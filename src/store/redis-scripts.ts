@@ -4,12 +4,16 @@
  *
  * Every script takes the key prefix as ARGV[1] and derives its keys from it:
  * - `users` hash id → user JSON, `usernames` hash username → id;
- * - `rt:<hash>` one refresh token as JSON, expiring (PEXPIREAT) at its expiresAt;
- * - `family:<familyId>` the token hashes of a family, `user-families:<userId>` the families of a user,
- *   both kept until their last token expires;
- * - `revoked:<tokenId>` an access-token revocation, expiring at its expiresAt;
+ * - `family:<familyId>` one session (refresh-token family) as JSON: its current token hash,
+ *   generation, the user's session version it started under, and revokedAt once ended; it expires
+ *   (PEXPIREAT) with its current token;
+ * - `user-families:<userId>` sorted set of the user's live families by start time, kept until its
+ *   latest family expires;
+ * - `revoked:<id>` an access-token id or session id refused until its expiresAt;
  * - `events` the pub/sub channel each change is published on, in the same step.
  * Keys are built inside the scripts, so the store runs on one Redis server (not Redis Cluster).
+ * Ending a family or a user's sessions writes one key (or bumps one number): nothing walks the
+ * rotations a family went through, since no record of them is kept.
  */
 
 /** Shared helpers, prepended to the scripts that need them. */
@@ -19,36 +23,37 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Keeps a set alive until the latest token it refers to expires.
+-- Keeps a key alive until at least expiresAt.
 local function extendTo(key, expiresAt)
   local ttl = redis.call('PTTL', key)
   if ttl < 0 or nowMs() + ttl < expiresAt then redis.call('PEXPIREAT', key, expiresAt) end
 end
 
-local function revokeFamily(p, familyId, at)
-  for _, hash in ipairs(redis.call('SMEMBERS', p .. 'family:' .. familyId)) do
-    local key = p .. 'rt:' .. hash
-    local text = redis.call('GET', key)
-    if text then
-      local token = cjson.decode(text)
-      if token.revokedAt == nil then
-        token.revokedAt = at
-        redis.call('SET', key, cjson.encode(token), 'KEEPTTL')
-      end
-    end
-  end
+-- Refuses an id (access token or session) until expiresAt, on every replica.
+local function refuse(p, id, expiresAt)
+  local key = p .. 'revoked:' .. id
+  local known = tonumber(redis.call('GET', key) or '0')
+  if known > expiresAt then expiresAt = known end
+  redis.call('SET', key, expiresAt)
+  redis.call('PEXPIREAT', key, expiresAt)
+  redis.call('PUBLISH', p .. 'events', cjson.encode({ type = 'revoked', id = id, expiresAt = expiresAt }))
 end
 
-local function addToken(p, hash, userId, familyId, issuedAt, expiresAt)
-  local key = p .. 'rt:' .. hash
-  redis.call('SET', key, cjson.encode({
-    tokenHash = hash, userId = userId, familyId = familyId, issuedAt = issuedAt, expiresAt = expiresAt,
-  }))
-  redis.call('PEXPIREAT', key, expiresAt)
-  redis.call('SADD', p .. 'family:' .. familyId, hash)
-  extendTo(p .. 'family:' .. familyId, expiresAt)
-  redis.call('SADD', p .. 'user-families:' .. userId, familyId)
-  extendTo(p .. 'user-families:' .. userId, expiresAt)
+-- Ends a family by one flag; its record stays until it expires, so its tokens read as revoked.
+local function endFamily(p, family, at, refuseUntil)
+  family.revokedAt = at
+  redis.call('SET', p .. 'family:' .. family.familyId, cjson.encode(family), 'KEEPTTL')
+  redis.call('ZREM', p .. 'user-families:' .. family.userId, family.familyId)
+  refuse(p, family.familyId, refuseUntil)
+end
+
+-- Stored users' JSON with the roles spliced in: cjson would encode an empty array as an object.
+local function encodeUser(user)
+  local roles = '[]'
+  if #user.roles > 0 then roles = cjson.encode(user.roles) end
+  user.roles = nil
+  local body = cjson.encode(user)
+  return string.sub(body, 1, -2) .. ',"roles":' .. roles .. '}'
 end
 `;
 
@@ -63,11 +68,11 @@ return 1
 
 /**
  * ARGV: prefix, id, changes JSON ({disabled?, passwordHash?}), roles JSON or '' (unchanged),
- * '1' to end sessions, now. Returns the updated user JSON, or nil when there is no such user.
- * Roles are spliced in as JSON: cjson would encode an empty array as an object.
+ * '1' to end sessions. Returns the updated user JSON, or nil when there is no such user. Ending the
+ * sessions bumps the session version: no family started under the old one rotates again.
  */
 const UPDATE_USER = `${HELPERS}
-local p, id, at = ARGV[1], ARGV[2], tonumber(ARGV[6])
+local p, id = ARGV[1], ARGV[2]
 local current = redis.call('HGET', p .. 'users', id)
 if not current then return false end
 local user = cjson.decode(current)
@@ -76,19 +81,17 @@ if changes.disabled ~= nil then user.disabled = changes.disabled end
 if changes.passwordHash ~= nil then user.passwordHash = changes.passwordHash end
 if user.disabled == nil then user.disabled = false end
 user.tokenVersion = (user.tokenVersion or 0) + 1
-local roles = ARGV[4]
-if roles == '' then
-  if #user.roles == 0 then roles = '[]' else roles = cjson.encode(user.roles) end
+user.sessionVersion = user.sessionVersion or 0
+if ARGV[5] == '1' then user.sessionVersion = user.sessionVersion + 1 end
+local updated
+if ARGV[4] == '' then
+  updated = encodeUser(user)
+else
+  user.roles = nil
+  local body = cjson.encode(user)
+  updated = string.sub(body, 1, -2) .. ',"roles":' .. ARGV[4] .. '}'
 end
-user.roles = nil
-local body = cjson.encode(user)
-local updated = string.sub(body, 1, -2) .. ',"roles":' .. roles .. '}'
 redis.call('HSET', p .. 'users', id, updated)
-if ARGV[5] == '1' then
-  for _, familyId in ipairs(redis.call('SMEMBERS', p .. 'user-families:' .. id)) do
-    revokeFamily(p, familyId, at)
-  end
-end
 redis.call('PUBLISH', p .. 'events', cjson.encode({
   type = 'user', id = id, disabled = user.disabled, tokenVersion = user.tokenVersion,
 }))
@@ -98,25 +101,20 @@ return updated
 /**
  * ARGV: prefix, id, expected hash, next hash. Replaces the password hash only if it is still the
  * expected one; the token version stays and nothing is published (the session state is unchanged).
- * Returns 1 when replaced. The hash is spliced into the stored JSON so the roles array keeps its
- * form (cjson would encode an empty array as an object).
+ * Returns 1 when replaced.
  */
-const REPLACE_PASSWORD_HASH = `
+const REPLACE_PASSWORD_HASH = `${HELPERS}
 local p, id = ARGV[1], ARGV[2]
 local current = redis.call('HGET', p .. 'users', id)
 if not current then return 0 end
 local user = cjson.decode(current)
 if user.passwordHash ~= ARGV[3] then return 0 end
-local roles = '[]'
-if #user.roles > 0 then roles = cjson.encode(user.roles) end
 user.passwordHash = ARGV[4]
-user.roles = nil
-local body = cjson.encode(user)
-redis.call('HSET', p .. 'users', id, string.sub(body, 1, -2) .. ',"roles":' .. roles .. '}')
+redis.call('HSET', p .. 'users', id, encodeUser(user))
 return 1
 `;
 
-/** ARGV: prefix, id. Deletes the user and every refresh token of theirs; 1 when deleted. */
+/** ARGV: prefix, id. Deletes the user and every session of theirs; 1 when deleted. */
 const DELETE_USER = `
 local p, id = ARGV[1], ARGV[2]
 local current = redis.call('HGET', p .. 'users', id)
@@ -126,10 +124,7 @@ redis.call('HDEL', p .. 'users', id)
 if redis.call('HGET', p .. 'usernames', user.username) == id then
   redis.call('HDEL', p .. 'usernames', user.username)
 end
-for _, familyId in ipairs(redis.call('SMEMBERS', p .. 'user-families:' .. id)) do
-  for _, hash in ipairs(redis.call('SMEMBERS', p .. 'family:' .. familyId)) do
-    redis.call('DEL', p .. 'rt:' .. hash)
-  end
+for _, familyId in ipairs(redis.call('ZRANGE', p .. 'user-families:' .. id, 0, -1)) do
   redis.call('DEL', p .. 'family:' .. familyId)
 end
 redis.call('DEL', p .. 'user-families:' .. id)
@@ -137,51 +132,102 @@ redis.call('PUBLISH', p .. 'events', cjson.encode({ type = 'user-deleted', id = 
 return 1
 `;
 
-/** ARGV: prefix, userId, familyId, token hash, expiresAt, now. */
+/**
+ * ARGV: prefix, userId, expected token version, familyId, token hash, expiresAt, max families,
+ * refuse-access-until, now. Starts the family only while the user is enabled and at the expected
+ * token version (read before the password check); past max families the oldest end. Returns
+ * {user JSON, evicted family ids...}, or false when the user is gone, disabled or changed.
+ */
 const START_FAMILY = `${HELPERS}
-addToken(ARGV[1], ARGV[4], ARGV[2], ARGV[3], tonumber(ARGV[6]), tonumber(ARGV[5]))
-return 1
+local p, userId, familyId = ARGV[1], ARGV[2], ARGV[4]
+local expiresAt, maxFamilies, refuseUntil, at =
+  tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local text = redis.call('HGET', p .. 'users', userId)
+if not text then return false end
+local user = cjson.decode(text)
+if user.disabled or (user.tokenVersion or 0) ~= tonumber(ARGV[3]) then return false end
+local index = p .. 'user-families:' .. userId
+local reply = { text }
+while redis.call('ZCARD', index) >= maxFamilies do
+  local oldest = redis.call('ZRANGE', index, 0, 0)[1]
+  redis.call('ZREM', index, oldest)
+  local stored = redis.call('GET', p .. 'family:' .. oldest)
+  if stored then
+    local family = cjson.decode(stored)
+    if family.revokedAt == nil then endFamily(p, family, at, refuseUntil) end
+  end
+  table.insert(reply, oldest)
+end
+local key = p .. 'family:' .. familyId
+redis.call('SET', key, cjson.encode({
+  familyId = familyId, userId = userId, tokenHash = ARGV[5], generation = 0,
+  sessionVersion = user.sessionVersion or 0, startedAt = at, expiresAt = expiresAt,
+}))
+redis.call('PEXPIREAT', key, expiresAt)
+-- Scored by start time, ties broken by order of arrival: the oldest is the first to go.
+local score = at
+local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')[2]
+if last and tonumber(last) >= score then score = tonumber(last) + 1 end
+redis.call('ZADD', index, score, familyId)
+extendTo(index, expiresAt)
+return reply
 `;
 
 /**
- * ARGV: prefix, token hash, next hash, next expiresAt, now. Returns {outcome, userId, familyId} or
- * {'rejected', reason}; the checks run in the order of the lowdb store.
+ * ARGV: prefix, familyId, token hash, next hash, next expiresAt, refuse-access-until, now.
+ * Returns {'rotated', user JSON, familyId}, {'reused', userId, familyId} or {'rejected', reason};
+ * the checks run in the order of the lowdb store.
  */
 const ROTATE = `${HELPERS}
-local p, at = ARGV[1], tonumber(ARGV[5])
-local key = p .. 'rt:' .. ARGV[2]
+local p, familyId, at = ARGV[1], ARGV[2], tonumber(ARGV[7])
+local key = p .. 'family:' .. familyId
 local text = redis.call('GET', key)
 if not text then return { 'rejected', 'unknown' } end
-local token = cjson.decode(text)
-if token.revokedAt ~= nil then return { 'rejected', 'revoked' } end
-if token.usedAt ~= nil then
-  revokeFamily(p, token.familyId, at)
-  return { 'reused', token.userId, token.familyId }
+local family = cjson.decode(text)
+if family.revokedAt ~= nil then return { 'rejected', 'revoked' } end
+if family.expiresAt <= at then return { 'rejected', 'expired' } end
+local userText = redis.call('HGET', p .. 'users', family.userId)
+if not userText then return { 'rejected', 'unknown' } end
+local user = cjson.decode(userText)
+if user.disabled or (user.sessionVersion or 0) ~= family.sessionVersion then
+  return { 'rejected', 'revoked' }
 end
-if token.expiresAt <= at then return { 'rejected', 'expired' } end
-token.usedAt = at
-redis.call('SET', key, cjson.encode(token), 'KEEPTTL')
-addToken(p, ARGV[3], token.userId, token.familyId, at, tonumber(ARGV[4]))
-return { 'rotated', token.userId, token.familyId }
+if family.tokenHash ~= ARGV[3] then
+  endFamily(p, family, at, tonumber(ARGV[6]))
+  return { 'reused', family.userId, familyId }
+end
+family.tokenHash = ARGV[4]
+family.generation = family.generation + 1
+family.expiresAt = tonumber(ARGV[5])
+redis.call('SET', key, cjson.encode(family))
+redis.call('PEXPIREAT', key, family.expiresAt)
+extendTo(p .. 'user-families:' .. family.userId, family.expiresAt)
+return { 'rotated', userText, familyId }
 `;
 
-/** ARGV: prefix, token hash, userId, now. 1 when the family was the user's and is now revoked. */
-const REVOKE_FAMILY_OF = `${HELPERS}
+/** ARGV: prefix, familyId. The user id of a live family, or false. */
+const OWNER_OF = `
+local text = redis.call('GET', ARGV[1] .. 'family:' .. ARGV[2])
+if not text then return false end
+local family = cjson.decode(text)
+if family.revokedAt ~= nil then return false end
+return family.userId
+`;
+
+/** ARGV: prefix, familyId, userId, refuse-access-until, now. 1 when the family was the user's. */
+const REVOKE_FAMILY = `${HELPERS}
 local p = ARGV[1]
-local text = redis.call('GET', p .. 'rt:' .. ARGV[2])
+local text = redis.call('GET', p .. 'family:' .. ARGV[2])
 if not text then return 0 end
-local token = cjson.decode(text)
-if token.userId ~= ARGV[3] then return 0 end
-revokeFamily(p, token.familyId, tonumber(ARGV[4]))
+local family = cjson.decode(text)
+if family.userId ~= ARGV[3] then return 0 end
+if family.revokedAt == nil then endFamily(p, family, tonumber(ARGV[5]), tonumber(ARGV[4])) end
 return 1
 `;
 
 /** ARGV: prefix, token id, expiresAt. */
-const REVOKE_ACCESS_TOKEN = `
-local p, key = ARGV[1], ARGV[1] .. 'revoked:' .. ARGV[2]
-redis.call('SET', key, ARGV[3])
-redis.call('PEXPIREAT', key, ARGV[3])
-redis.call('PUBLISH', p .. 'events', cjson.encode({ type = 'revoked', id = ARGV[2], expiresAt = tonumber(ARGV[3]) }))
+const REVOKE_ACCESS_TOKEN = `${HELPERS}
+refuse(ARGV[1], ARGV[2], tonumber(ARGV[3]))
 return 1
 `;
 
@@ -213,27 +259,26 @@ return outcome
 `;
 
 /**
- * `store migrate`. ARGV: prefix, token hash, userId, familyId, issuedAt, expiresAt, usedAt or '',
- * revokedAt or ''. A token already here only gains the source's usedAt or revokedAt. Returns
- * 'copied', 'updated', 'current', or 'orphan' when its user is not here.
+ * `store migrate`. ARGV: prefix, family JSON, familyId, userId, startedAt, expiresAt, generation.
+ * A family already here is replaced only by a copy that rotated further, and keeps an end it
+ * has here. Returns 'copied', 'updated', 'current', or 'orphan' when its user is not here.
  */
-const IMPORT_REFRESH_TOKEN = `${HELPERS}
-local p, hash, userId = ARGV[1], ARGV[2], ARGV[3]
+const IMPORT_FAMILY = `${HELPERS}
+local p, familyId, userId = ARGV[1], ARGV[3], ARGV[4]
+local startedAt, expiresAt, generation = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if redis.call('HEXISTS', p .. 'users', userId) == 0 then return 'orphan' end
-local key = p .. 'rt:' .. hash
-local outcome = 'current'
-if not redis.call('GET', key) then
-  addToken(p, hash, userId, ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]))
-  outcome = 'copied'
+local key = p .. 'family:' .. familyId
+local outcome = 'copied'
+local known = redis.call('GET', key)
+if known then
+  local family = cjson.decode(known)
+  if family.revokedAt ~= nil or family.generation >= generation then return 'current' end
+  outcome = 'updated'
 end
-local token = cjson.decode(redis.call('GET', key))
-for field, value in pairs({ usedAt = ARGV[7], revokedAt = ARGV[8] }) do
-  if value ~= '' and token[field] == nil then
-    token[field] = tonumber(value)
-    if outcome == 'current' then outcome = 'updated' end
-  end
-end
-if outcome ~= 'current' then redis.call('SET', key, cjson.encode(token), 'KEEPTTL') end
+redis.call('SET', key, ARGV[2])
+redis.call('PEXPIREAT', key, expiresAt)
+redis.call('ZADD', p .. 'user-families:' .. userId, startedAt, familyId)
+extendTo(p .. 'user-families:' .. userId, expiresAt)
 return outcome
 `;
 
@@ -249,7 +294,7 @@ return 'copied'
 
 export const REDIS_IMPORT_SCRIPTS = {
   authSidecarImportUser: IMPORT_USER,
-  authSidecarImportRefreshToken: IMPORT_REFRESH_TOKEN,
+  authSidecarImportFamily: IMPORT_FAMILY,
   authSidecarImportRevocation: IMPORT_REVOCATION,
 } as const;
 
@@ -262,6 +307,7 @@ export const REDIS_SCRIPTS = {
   authSidecarReplacePasswordHash: REPLACE_PASSWORD_HASH,
   authSidecarStartFamily: START_FAMILY,
   authSidecarRotate: ROTATE,
-  authSidecarRevokeFamilyOf: REVOKE_FAMILY_OF,
+  authSidecarOwnerOf: OWNER_OF,
+  authSidecarRevokeFamily: REVOKE_FAMILY,
   authSidecarRevokeAccessToken: REVOKE_ACCESS_TOKEN,
 } as const;

@@ -241,6 +241,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     }
   }
 
+  /**
+   * The writer applies an ending it made at once, without waiting for its own event: its next
+   * request must see it. (The event may also carry a later refusal; the later one wins.)
+   */
+  function noteEnded(id: string, expiresAt: number): void {
+    applyEverywhere({ type: 'revoked', id, expiresAt });
+  }
+
   return {
     isReady,
 
@@ -271,6 +279,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
           createdAt: new Date(now()).toISOString(),
           disabled: false,
           tokenVersion: 0,
+          sessionVersion: 0,
         };
         const created = await call(() =>
           run('authSidecarCreateUser', prefix, record.id, record.username, JSON.stringify(record)),
@@ -306,15 +315,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         };
         const roles = changes.roles === undefined ? '' : JSON.stringify(changes.roles);
         const text = await call(() =>
-          run(
-            'authSidecarUpdateUser',
-            prefix,
-            id,
-            JSON.stringify(scalar),
-            roles,
-            endSessions ? '1' : '0',
-            now(),
-          ),
+          run('authSidecarUpdateUser', prefix, id, JSON.stringify(scalar), roles, endSessions ? '1' : '0'),
         );
         if (typeof text !== 'string') return undefined;
         const updated = parseUser(text);
@@ -343,24 +344,57 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
 
     refreshTokens: {
-      async startFamily(userId, token, at) {
-        const familyId = randomUUID();
-        await call(() =>
-          run('authSidecarStartFamily', prefix, userId, familyId, token.tokenHash, token.expiresAt, at),
-        );
-        return { familyId };
-      },
-
-      async rotate(tokenHash, next, at): Promise<RotateResult> {
+      async startFamily(request) {
         const reply = await call(() =>
-          run('authSidecarRotate', prefix, tokenHash, next.tokenHash, next.expiresAt, at),
+          run(
+            'authSidecarStartFamily',
+            prefix,
+            request.userId,
+            request.expectedTokenVersion,
+            request.familyId,
+            request.token.tokenHash,
+            request.token.expiresAt,
+            request.maxFamilies,
+            request.refuseAccessUntil,
+            request.now,
+          ),
         );
-        return parseRotateReply(reply);
+        if (!Array.isArray(reply) || typeof reply[0] !== 'string') return { started: false };
+        const [user, ...evicted] = reply as [string, ...string[]];
+        for (const familyId of evicted) noteEnded(familyId, request.refuseAccessUntil);
+        return { started: true, user: parseUser(user), evicted };
       },
 
-      async revokeFamilyOf(tokenHash, userId, at) {
-        const revoked = await call(() => run('authSidecarRevokeFamilyOf', prefix, tokenHash, userId, at));
-        return revoked === 1;
+      async rotate(presented, next, { now: at, refuseAccessUntil }): Promise<RotateResult> {
+        const reply = await call(() =>
+          run(
+            'authSidecarRotate',
+            prefix,
+            presented.familyId,
+            presented.tokenHash,
+            next.tokenHash,
+            next.expiresAt,
+            refuseAccessUntil,
+            at,
+          ),
+        );
+        const result = parseRotateReply(reply);
+        if (result.outcome === 'reused') noteEnded(result.familyId, refuseAccessUntil);
+        return result;
+      },
+
+      async ownerOf(familyId) {
+        const userId = await call(() => run('authSidecarOwnerOf', prefix, familyId));
+        return typeof userId === 'string' ? userId : undefined;
+      },
+
+      async revokeFamily(familyId, userId, { now: at, refuseAccessUntil }) {
+        const revoked = await call(() =>
+          run('authSidecarRevokeFamily', prefix, familyId, userId, refuseAccessUntil, at),
+        );
+        if (revoked !== 1) return false;
+        noteEnded(familyId, refuseAccessUntil);
+        return true;
       },
     },
   };
@@ -378,12 +412,15 @@ function parseUser(text: string): UserRecord {
     createdAt: raw.createdAt,
     disabled: raw.disabled ?? false,
     tokenVersion: raw.tokenVersion ?? 0,
+    sessionVersion: raw.sessionVersion ?? 0,
   };
 }
 
 function parseRotateReply(reply: unknown): RotateResult {
   const [outcome, first, second] = Array.isArray(reply) ? (reply as string[]) : [];
-  if ((outcome === 'rotated' || outcome === 'reused') && first !== undefined && second !== undefined)
+  if (outcome === 'rotated' && first !== undefined && second !== undefined)
+    return { outcome, user: parseUser(first), familyId: second };
+  if (outcome === 'reused' && first !== undefined && second !== undefined)
     return { outcome, userId: first, familyId: second };
   if (outcome === 'rejected' && (first === 'unknown' || first === 'expired' || first === 'revoked'))
     return { outcome, reason: first };

@@ -15,6 +15,8 @@ const FORBIDDEN_HEADER_PARAMETERS = ['kid', 'jku', 'jwk', 'x5u', 'x5c', 'x5t', '
 /** The user and session a new access token is issued for. */
 export interface AccessTokenSubject extends Identity {
   readonly tokenVersion: number;
+  /** The session (refresh-token family) the token belongs to, as `sid`: ending it ends the token. */
+  readonly sessionId?: string;
 }
 
 export interface AccessTokenOptions {
@@ -70,6 +72,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
         username: subject.username,
         roles: [...subject.roles],
         ver: subject.tokenVersion,
+        ...(subject.sessionId === undefined ? {} : { sid: subject.sessionId }),
         iss: options.issuer,
         aud: options.audience,
         iat: issuedAt,
@@ -134,12 +137,19 @@ function rejectionOf(err: unknown): TokenRejection {
 
 function claimsOf(payload: unknown): AccessClaims | undefined {
   if (typeof payload !== 'object' || payload === null) return undefined;
-  const { sub, username, roles, exp, jti, ver } = payload as Record<string, unknown>;
+  const { sub, username, roles, exp, jti, ver, sid } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || sub === '' || typeof username !== 'string' || typeof exp !== 'number') {
     return undefined;
   }
   if (typeof jti !== 'string' || jti === '' || typeof ver !== 'number' || !Number.isInteger(ver))
     return undefined;
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return undefined;
-  return { identity: { id: sub, username, roles }, tokenId: jti, tokenVersion: ver, expiresAt: exp * 1000 };
+  if (sid !== undefined && (typeof sid !== 'string' || sid === '')) return undefined;
+  return {
+    identity: { id: sub, username, roles },
+    tokenId: jti,
+    tokenVersion: ver,
+    ...(sid === undefined ? {} : { sessionId: sid }),
+    expiresAt: exp * 1000,
+  };
 }

@@ -10,7 +10,8 @@ import { mintToken, unsignedToken } from '../helpers/tokens.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const PASSWORD = 'correct-horse-1';
-const BASE64URL_256_BITS = /^[A-Za-z0-9_-]{43,}$/;
+/** A refresh token: the family's secret and the token's own, 256 bits of base64url each. */
+const BASE64URL_256_BITS = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
 
 describe('auth endpoints', () => {
   let upstream: TestUpstream;

@@ -15,7 +15,7 @@ import {
 } from '../../src/auth/response-schemas.js';
 import { createAuthApp } from '../../src/auth/router.js';
 import { packageVersion } from '../../src/runtime.js';
-import { JSON_HEADERS, register, type Session } from '../helpers/auth-client.js';
+import { JSON_HEADERS, login, register, type Session } from '../helpers/auth-client.js';
 import { uniqueUsername } from '../helpers/contract.js';
 import { assertProblem } from '../helpers/problem.js';
 import { deleteWith, getWith, patchJson, postJson } from '../helpers/session-client.js';
@@ -348,11 +348,14 @@ describe('GET /auth/openapi.json', () => {
 
   describe('real responses match the documented schemas', () => {
     let session: Session;
+    /** A second session for the refresh cases: a replayed refresh token ends its whole session. */
+    let refreshed: Session;
     let username: string;
 
     before(async () => {
       username = uniqueUsername('documented');
       session = await register(sidecar.url, username, PASSWORD);
+      refreshed = await login(sidecar.url, username, PASSWORD);
     });
 
     const cases: {
@@ -418,14 +421,14 @@ describe('GET /auth/openapi.json', () => {
       {
         name: 'refresh answers 200 with a token response',
         operation: 'POST /auth/refresh',
-        send: () => postJson(sidecar.url, '/auth/refresh', { refreshToken: session.refreshToken }),
+        send: () => postJson(sidecar.url, '/auth/refresh', { refreshToken: refreshed.refreshToken }),
         status: 200,
         schema: tokenResponseBody,
       },
       {
         name: 'refresh with a token that was already exchanged answers 401 invalid_refresh_token',
         operation: 'POST /auth/refresh',
-        send: () => postJson(sidecar.url, '/auth/refresh', { refreshToken: session.refreshToken }),
+        send: () => postJson(sidecar.url, '/auth/refresh', { refreshToken: refreshed.refreshToken }),
         status: 401,
         schema: problemBody,
       },

@@ -118,12 +118,13 @@ describe('store migrate', { skip: redisSkipReason }, () => {
     const lines = result.stdout.trim().split('\n');
     assert.equal(lines[0], `copied lowdb:${STORE_FILE} into ${redis.url} (key prefix ${KEY_PREFIX})`);
     assert.equal(lines[1], 'users: 3 copied, 0 updated, 0 already current');
-    // alice's family (her used first token and its successor) and carol's; bob's ended at logout.
+    // alice's session (rotated once) and carol's; bob's ended at logout.
     assert.equal(
       lines[2],
-      'refresh tokens: 3 copied, 0 updated, 0 already current, of 2 live families (1 ended or expired families left behind)',
+      'sessions: 2 copied, 0 updated, 0 already current (1 ended or expired left behind)',
     );
-    assert.equal(lines[3], 'access-token revocations: 1 copied, 0 updated, 0 already current');
+    // bob's logout refused his access token and his session.
+    assert.equal(lines[3], 'access-token revocations: 2 copied, 0 updated, 0 already current');
   });
 
   it('leaves a Redis sidecar honouring every session as the lowdb one did', SAFETY, async () => {
@@ -139,7 +140,8 @@ describe('store migrate', { skip: redisSkipReason }, () => {
     );
     await login(url, 'bob');
 
-    // carol's refresh token moves on in Redis; alice's used one is a replay there too.
+    // carol's refresh token moves on in Redis; alice's first one is a replay there too, which
+    // ends her session on the copy as well.
     await postJson(url, '/auth/refresh', { refreshToken: carol.refreshToken }).expect(200);
     assertRefused(
       await postJson(url, '/auth/refresh', { refreshToken: alice.refreshToken }),
@@ -167,7 +169,7 @@ describe('store migrate', { skip: redisSkipReason }, () => {
 
     const again = await migrate();
     assert.match(again.stdout, /^users: 0 copied, 0 updated, 3 already current$/m);
-    assert.match(again.stdout, /^access-token revocations: 0 copied, 0 updated, 1 already current$/m);
+    assert.match(again.stdout, /^access-token revocations: 0 copied, 0 updated, 2 already current$/m);
   });
 
   it('copies nothing over a user of the same name in Redis, names it and exits 1', SAFETY, async () => {

@@ -52,7 +52,7 @@ describe('credentials in the query string (limits.login.perUsername: 5)', () => 
   it('an empty body with the real credentials in the URL is refused with 400, issues no tokens, and counts nothing under the empty username', async () => {
     const response = await loginWith(sidecar.url, EMPTY, { username: victim, password: PASSWORD });
     const problem = assertRefused(response, 400, 'invalid_request');
-    assert.match(String(problem.detail), /username: expected a non-empty string/);
+    assert.match(String(problem.detail), /never in the URL/);
     assert.equal((response.body as { accessToken?: string }).accessToken, undefined);
     assert.equal(await sidecar.deps.limiters.loginPerUsername.used(''), 0);
     assert.equal(await sidecar.deps.limiters.loginPerIp.used('127.0.0.1'), 0);
@@ -110,6 +110,16 @@ describe('credentials in the query string (limits.login.perUsername: 5)', () => 
     // The refused attempt is counted too (rate-limiter-flexible counts a consume past the limit).
     assert.equal(await sidecar.deps.limiters.loginPerUsername.used(target), 6);
     assert.equal(await sidecar.deps.limiters.loginPerUsername.used(''), 0);
+  });
+
+  it('the right credentials in the body are refused too (400, no tokens) when the URL also carries a password', async () => {
+    const response = await loginWith(
+      sidecar.url,
+      { username: attacker, password: ATTACKER_PASSWORD },
+      { username: attacker, password: ATTACKER_PASSWORD },
+    );
+    assertRefused(response, 400, 'invalid_request');
+    assert.equal((response.body as { accessToken?: string }).accessToken, undefined);
   });
 
   it('the same credentials in the body log in (200): only where they are read changed', async () => {

@@ -29,11 +29,16 @@ describe('lowdb store file', () => {
     await store.users.update(ann.id, { roles: ['admin'] }, { endSessions: false });
     await store.users.delete(bob.id);
     // A write that changes no user reuses the users' serialized form; it must still be current.
-    await store.refreshTokens.startFamily(
-      cy.id,
-      { tokenHash: 'h1', expiresAt: Date.now() + 60_000 },
-      Date.now(),
-    );
+    const started = await store.refreshTokens.startFamily({
+      userId: cy.id,
+      expectedTokenVersion: cy.tokenVersion,
+      familyId: 'f1',
+      token: { tokenHash: 'h1', expiresAt: Date.now() + 60_000 },
+      maxFamilies: 50,
+      now: Date.now(),
+      refuseAccessUntil: Date.now() + 60_000,
+    });
+    assert.ok(started.started);
     await store.close();
 
     const onDisk = JSON.parse(await readFile(path, 'utf8')) as {
