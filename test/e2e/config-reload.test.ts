@@ -41,6 +41,7 @@ describe('config reload', () => {
       upstream: { url: upstream.url },
       store: { path: 'data/store.json' },
       passwords: { bcryptCost: 10 },
+      metrics: { onPublicPort: true },
       rules: [{ path: '/api/**', [apiRule]: true }],
     });
   }

@@ -232,7 +232,7 @@ describe('explain and policy tests', () => {
         store: { path: 'data/store.json' },
         passwords: { bcryptCost: 10 },
       });
-      return base + RULES + tests;
+      return `${base}${RULES}${tests}metrics: { onPublicPort: true }\n`;
     }
 
     it('refuses a config whose tests fail: exit 2, expected and actual on stderr', SAFETY, async () => {

@@ -1,7 +1,7 @@
 /**
  * GET /metrics as Prometheus scrapes it: decisions by rule, response classes, upstream latency,
- * auth events, token cache lookups, store writes and the process metrics, on the public port by
- * default or on `metrics.port` alone.
+ * auth events, token cache lookups, store writes and the process metrics, on `metrics.port` or,
+ * when asked for with `metrics.onPublicPort`, on the public port; by default on neither.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -25,12 +25,15 @@ describe('metrics', () => {
   });
   after(() => upstream.close());
 
-  describe('on the public port (the default)', () => {
+  describe('on the public port (metrics.onPublicPort: true)', () => {
     let sidecar: TestSidecar;
     let metrics: string;
 
     before(async () => {
-      sidecar = await startSidecar({ upstreamUrl: upstream.url });
+      sidecar = await startSidecar({
+        upstreamUrl: upstream.url,
+        config: { metrics: { onPublicPort: true } },
+      });
       const user = await seedUser(sidecar, 'metrics-user', ['user']);
       const agent = request(sidecar.url);
       await agent.get('/public/page').expect(200);
@@ -115,6 +118,22 @@ describe('metrics', () => {
 
     it('leaves /metrics on the public port to the rules (default deny: 401)', async () => {
       await request(sidecar.url).get('/metrics').expect(401);
+    });
+  });
+
+  describe('by default', () => {
+    let sidecar: TestSidecar;
+
+    before(async () => {
+      sidecar = await startSidecar({ upstreamUrl: upstream.url });
+    });
+    after(() => sidecar.stop({ removeData: true }));
+
+    it('does not serve /metrics on the public port: the path is left to the rules (default deny: 401)', async () => {
+      const before = upstream.requests.length;
+      const response = await request(sidecar.url).get('/metrics').expect(401);
+      assert.doesNotMatch(response.text, /auth_sidecar_/);
+      assert.equal(upstream.requests.length, before);
     });
   });
 });

@@ -108,6 +108,7 @@ describe('two sidecar processes on one Redis', { skip: redisSkipReason }, () => 
         upstream: { url: upstream.url },
         store: { driver: 'redis', keyPrefix: 'replicas:' },
         passwords: { bcryptCost: 10 },
+        metrics: { onPublicPort: true },
         limits: { login: { perUsername: 3, perIp: 1000 }, register: { perIp: 1000 } },
         rules: [{ path: '/api/**', authenticated: true }],
       }),

@@ -101,6 +101,7 @@ describe('loadConfig', () => {
         passwords: { bcryptCost: 10, minLength: 10, workers: 1, queue: 8, queuePerClient: 8 },
         registration: { enabled: false, defaultRoles: ['reader'] },
         identity: { userHeader: 'X-Auth-User', idHeader: 'X-Auth-User-Id', rolesHeader: 'X-Auth-Roles' },
+        forwardAuth: { headers: 'original' },
         default: 'authenticated',
         rules: [
           { path: '/public/**', public: true },
@@ -124,7 +125,7 @@ describe('loadConfig', () => {
           ipv6Prefix: 64,
         },
         websocket: { queryToken: true, recheck: 30_000 },
-        metrics: { enabled: false },
+        metrics: { enabled: false, onPublicPort: false },
         shutdown: { delay: 2000, grace: 10_000 },
         log: { level: 'warn' },
       });
