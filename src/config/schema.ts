@@ -82,11 +82,15 @@ const methodName = z
 
 /**
  * Why the %-escapes or non-ASCII characters of a glob are unusable. Requests with an encoded `/`,
- * `\\`, `.` or control character are refused, so a glob holding one could never match; `%2A`
+ * backslash, `.` or control character are refused, so a glob holding one could never match; `%2A`
  * would turn into the `*` wildcard once decoded.
  */
 function findEscapeProblem(glob: string): string | undefined {
-  if (!glob.isWellFormed()) return 'a rule path must be valid Unicode';
+  try {
+    encodeURIComponent(glob);
+  } catch {
+    return 'a rule path must be valid Unicode';
+  }
   for (const match of glob.matchAll(/%(.{0,2})/g)) {
     const hex = match[1] ?? '';
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return 'a % in a rule path must start a %-escape such as %3A';

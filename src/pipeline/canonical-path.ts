@@ -1,6 +1,13 @@
 /**
  * One canonical path per request: the rules are matched on it and the backend receives it, so the
  * two can never disagree about which resource was asked for.
+ *
+ * The canonical form spells every octet one way, so that a rule matches every spelling a backend
+ * reads as the same path (nginx, Go, Spring and Django route on the decoded path): a character
+ * allowed raw in a path segment (RFC 3986 §3.3 pchar: unreserved, sub-delims, `:` and `@`) is raw,
+ * however it was sent (`%3A` is `:`); every other octet is a %-escape in upper-case hex (a raw `[`
+ * becomes `%5B`, `ü` is `%C3%BC`). `%3B` stays encoded (a raw `;` is a path parameter), and so do
+ * `%25`, `%3F` and `%23`. Rule globs are put in the same form by `canonicalGlob`.
  */
 
 export type PathRejection =
@@ -17,9 +24,28 @@ export type CanonicalTarget =
   | { readonly ok: false; readonly reason: PathRejection; readonly detail: string };
 
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
-/** RFC 3986 §2.3 unreserved, minus `.` which is refused encoded (it would hide a dot segment). */
-const DECODABLE = /^[A-Za-z0-9\-_~]$/;
 const HEX_PAIR = /^[0-9A-Fa-f]{2}$/;
+
+/** How an ASCII octet is spelled in the canonical path. */
+const REFUSED = 0;
+/** Raw: a pchar (RFC 3986 §3.3) other than `;`, or `/`. */
+const RAW = 1;
+/** Printable, but not allowed raw in a path: written as a %-escape. */
+const ESCAPED = 2;
+const PERCENT = 3;
+const ASCII_CLASS = buildAsciiClasses();
+
+function buildAsciiClasses(): Uint8Array {
+  const classes = new Uint8Array(128);
+  for (let code = 0x21; code < 0x7f; code++) classes[code] = ESCAPED;
+  for (const char of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@/")
+    classes[char.charCodeAt(0)] = RAW;
+  // A raw backslash is a separator on Windows backends; `#` starts a fragment no client sends.
+  classes[0x5c] = REFUSED;
+  classes[0x23] = REFUSED;
+  classes[0x25] = PERCENT;
+  return classes;
+}
 
 /**
  * Splits a request-target into canonical path and raw query. Origin-form and absolute-form are
@@ -63,42 +89,73 @@ function hasForbiddenCharacter(text: string): boolean {
 type Decoded = { readonly ok: true; readonly path: string } | Extract<CanonicalTarget, { ok: false }>;
 
 /**
- * RFC 3986 §6.2.2: decode percent-encoded unreserved characters, upper-case the hex of the rest.
- * Encoded `/`, `\`, `.` and control characters are refused: a backend would decode them into
- * delimiters the rules never saw.
+ * Puts every octet of the path in its one spelling (see the top of this file). Encoded `/`, `\`,
+ * `.` and control characters are refused: a backend would decode them into delimiters the rules
+ * never saw. Paths already canonical, as nearly all are, are returned as they are, unchanged.
  */
 function normalizePercentEncoding(rawPath: string): Decoded {
-  if (hasForbiddenCharacter(rawPath)) {
-    return reject(
-      'forbidden_character',
-      'The path holds a control character, space, backslash or non-ASCII byte.',
-    );
+  let index = 0;
+  for (; index < rawPath.length; index++) {
+    const code = rawPath.charCodeAt(index);
+    if (code >= 0x80 || ASCII_CLASS[code] !== RAW) break;
   }
-  if (!rawPath.includes('%')) return { ok: true, path: rawPath };
+  if (index === rawPath.length) return { ok: true, path: rawPath };
 
-  let path = '';
-  for (let i = 0; i < rawPath.length; i++) {
-    const char = rawPath.charAt(i);
-    if (char !== '%') {
-      path += char;
+  let path = rawPath.slice(0, index);
+  let nonAscii = false;
+  for (; index < rawPath.length; index++) {
+    const code = rawPath.charCodeAt(index);
+    const kind = code < 0x80 ? ASCII_CLASS[code] : REFUSED;
+    if (kind === RAW) {
+      path += rawPath.charAt(index);
       continue;
     }
-    const hex = rawPath.slice(i + 1, i + 3);
+    if (kind === ESCAPED) {
+      path += percentEscape(code);
+      continue;
+    }
+    if (kind !== PERCENT) {
+      return reject(
+        'forbidden_character',
+        'The path holds a control character, space, backslash or non-ASCII byte.',
+      );
+    }
+    const hex = rawPath.slice(index + 1, index + 3);
     if (!HEX_PAIR.test(hex)) return reject('invalid_percent_encoding', 'The path holds an invalid %-escape.');
-    const code = parseInt(hex, 16);
-    const decoded = String.fromCharCode(code);
-    if (code < 0x20 || code === 0x7f || decoded === '/' || decoded === '\\' || decoded === '.') {
+    const octet = parseInt(hex, 16);
+    if (octet < 0x20 || octet === 0x7f || octet === 0x2f || octet === 0x5c || octet === 0x2e) {
       return reject('encoded_delimiter', 'The path holds an encoded "/", "\\", "." or control character.');
     }
-    path += DECODABLE.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
-    i += 2;
+    if (octet >= 0x80) nonAscii = true;
+    // `;` stays encoded: raw, it would be a path parameter.
+    path += octet < 0x80 && ASCII_CLASS[octet] === RAW ? String.fromCharCode(octet) : percentEscape(octet);
+    index += 2;
   }
-  try {
-    decodeURIComponent(path);
-  } catch {
-    return reject('invalid_utf8', 'The path is not valid UTF-8 once decoded.');
+  if (nonAscii) {
+    try {
+      decodeURIComponent(path);
+    } catch {
+      return reject('invalid_utf8', 'The path is not valid UTF-8 once decoded.');
+    }
   }
   return { ok: true, path };
+}
+
+function percentEscape(octet: number): string {
+  return `%${octet < 0x10 ? '0' : ''}${octet.toString(16).toUpperCase()}`;
+}
+
+/**
+ * A rule glob in the canonical form requests are compared in: non-ASCII characters as the
+ * %-escapes of their UTF-8 octets (no Unicode normalization: paths are compared octet for octet,
+ * as backends route them), then every octet spelled as in `canonicalizeTarget`. A glob the schema
+ * refused is returned as it is.
+ */
+export function canonicalGlob(glob: string): string {
+  let ascii = '';
+  for (const char of glob) ascii += char.charCodeAt(0) < 0x80 ? char : encodeURIComponent(char);
+  const normalized = normalizePercentEncoding(ascii);
+  return normalized.ok ? normalized.path : glob;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { METHODS } from 'node:http';
 import type { Config, RuleConfig } from '../config/schema.js';
+import { canonicalGlob } from './canonical-path.js';
 
 /** One thing found about one rule; `index` is the rule the finding is reported at. */
 export interface RuleFinding {
@@ -207,7 +208,9 @@ export function lintRules(
   ruleLines: readonly (number | undefined)[] = [],
 ): RuleFinding[] {
   const options: GlobOptions = { caseInsensitive: config.match?.caseInsensitive ?? false };
-  const rules = config.rules;
+  // Compared in the form requests are matched in; named in messages as written.
+  const rules = config.rules.map((rule) => ({ ...rule, path: canonicalGlob(rule.path) }));
+  const written = (index: number) => config.rules[index]?.path ?? '';
   const methods = rules.map(methodsOf);
   const name = (index: number) => {
     const line = ruleLines[index];
@@ -253,12 +256,13 @@ export function lintRules(
         severity: 'warning',
         index,
         message:
-          `the earlier public rule ${name(otherIndex)} ${other.path} overlaps this protected rule ${rule.path}: ` +
+          `the earlier public rule ${name(otherIndex)} ${written(otherIndex)} overlaps this protected rule ${written(index)}: ` +
           `e.g. ${example} (${describeMethods(common)}) is public, not protected`,
       });
     });
   });
-  findings.push(...findMethodFallThrough(rules, methods, name, options));
+  findings.push(...findMethodFallThrough(rules, methods, name, written, options));
+  findings.push(...findUnnormalizedGlobs(config.rules));
   return findings;
 }
 
@@ -274,6 +278,7 @@ function findMethodFallThrough(
   rules: readonly RuleConfig[],
   methods: readonly (ReadonlySet<string> | undefined)[],
   name: (index: number) => string,
+  written: (index: number) => string,
   options: GlobOptions,
 ): RuleFinding[] {
   const findings: RuleFinding[] = [];
@@ -300,8 +305,8 @@ function findMethodFallThrough(
           index,
           message:
             `only ${[...limited].join(', ')} ${limited.size === 1 ? 'is' : 'are'} protected here: ` +
-            `${falling.join(', ')} and every other method reach ${covers ? rule.path : example} as public ` +
-            `through the later rule ${name(later)} ${laterRule.path}; list them in methods, or put a rule ` +
+            `${falling.join(', ')} and every other method reach ${covers ? written(index) : example} as public ` +
+            `through the later rule ${name(later)} ${written(later)}; list them in methods, or put a rule ` +
             `for every method between the two`,
         });
       }
@@ -310,6 +315,51 @@ function findMethodFallThrough(
     }
   });
   return findings;
+}
+
+/**
+ * Globs spelled otherwise than the canonical form they are compared in (`/v1/jobs%3Apurge` is
+ * `/v1/jobs:purge`, `/a[1]` is `/a%5B1%5D`): they match the same requests, but say so less plainly.
+ * Non-ASCII written raw is the plain spelling and is not reported; a glob not in Unicode NFC is,
+ * since paths are compared octet for octet and clients send composed characters.
+ */
+function findUnnormalizedGlobs(rules: readonly RuleConfig[]): RuleFinding[] {
+  const findings: RuleFinding[] = [];
+  rules.forEach((rule, index) => {
+    const canonical = canonicalGlob(rule.path);
+    const rawNonAscii = [...rule.path].map((char) =>
+      char.charCodeAt(0) < 0x80 ? char : encodeURIComponent(char),
+    );
+    if (canonical !== rawNonAscii.join('')) {
+      const plain = decodeNonAscii(canonical);
+      findings.push({
+        severity: 'warning',
+        index,
+        message: `${rule.path} is compared as ${plain}, the one spelling requests are matched in; write it so`,
+      });
+    }
+    if (rule.path.normalize('NFC') !== rule.path) {
+      findings.push({
+        severity: 'warning',
+        index,
+        message:
+          `${rule.path} is not in Unicode NFC: paths are compared octet for octet, and clients send ` +
+          `composed characters; write ${rule.path.normalize('NFC')}`,
+      });
+    }
+  });
+  return findings;
+}
+
+/** The canonical glob with its UTF-8 escapes shown as the characters they spell, for messages. */
+function decodeNonAscii(glob: string): string {
+  return glob.replace(/(?:%[89A-F][0-9A-F])+/g, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      return escapes;
+    }
+  });
 }
 
 /**

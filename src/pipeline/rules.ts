@@ -1,4 +1,5 @@
 import type { Config, RuleConfig } from '../config/schema.js';
+import { canonicalGlob } from './canonical-path.js';
 
 /** What a rule (or the default) demands of a request. */
 export type Access =
@@ -70,7 +71,7 @@ function compileRule(
     ref: { id: `rules[${index}]`, index, path: rule.path, ...(line === undefined ? {} : { line }) },
     access: accessOf(rule),
     ...(methods === undefined ? {} : { methods }),
-    pattern: globToRegExp(rule.path, caseInsensitive),
+    pattern: globToRegExp(canonicalGlob(rule.path), caseInsensitive),
   };
 }
 

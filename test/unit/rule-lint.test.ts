@@ -332,6 +332,39 @@ describe('rule lint', () => {
       );
     });
 
+    it('compares globs in the canonical form: a shadowed encoded spelling is an error', () => {
+      const findings = lint([
+        { path: '/v1/jobs:purge', roles: ['admin'] },
+        { path: '/v1/jobs%3Apurge', public: true },
+      ]);
+      assert.deepEqual(summary(findings), ['error rules[1]', 'warning rules[1]']);
+      assert.match(findings[0]?.message ?? '', /never matches: rules\[0\]/);
+    });
+
+    it('warns at a glob spelled otherwise than the form it is compared in, naming that form', () => {
+      const findings = lint([
+        { path: '/v1/jobs%3Apurge', roles: ['admin'] },
+        { path: '/a[1]', roles: ['admin'] },
+        { path: '/%c3%bcber/**', roles: ['admin'] },
+      ]);
+      assert.deepEqual(summary(findings), ['warning rules[0]', 'warning rules[1]', 'warning rules[2]']);
+      const messages = findings.map((finding) => finding.message);
+      assert.match(messages[0] ?? '', /^\/v1\/jobs%3Apurge is compared as \/v1\/jobs:purge/);
+      assert.match(messages[1] ?? '', /^\/a\[1\] is compared as \/a%5B1%5D/);
+      assert.match(messages[2] ?? '', /^\/%c3%bcber\/\*\* is compared as \/über\/\*\*/);
+    });
+
+    it('does not warn at non-ASCII written raw or as upper-case escapes', () => {
+      assert.deepEqual(lint([{ path: '/über/**', roles: ['admin'] }]), []);
+      assert.deepEqual(lint([{ path: '/%C3%BCber/**', roles: ['admin'] }]), []);
+    });
+
+    it('warns at a glob that is not in Unicode NFC', () => {
+      const findings = lint([{ path: '/u\u0308ber/**', roles: ['admin'] }]);
+      assert.deepEqual(summary(findings), ['warning rules[0]']);
+      assert.match(findings[0]?.message ?? '', /is not in Unicode NFC/);
+    });
+
     it('reports a protected rule that a public rule wholly shadows as an error only', () => {
       assert.deepEqual(
         summary(

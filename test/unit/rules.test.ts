@@ -14,6 +14,43 @@ function matches(glob: string, path: string, method = 'GET'): boolean {
 }
 
 describe('rule matching', () => {
+  describe('spellings', () => {
+    const cases: [string, string, string, boolean][] = [
+      ['a raw colon in a glob matches the encoded colon, decoded', '/v1/jobs:purge', '/v1/jobs:purge', true],
+      ['a non-ASCII glob matches its UTF-8 escapes', '/über/**', '/%C3%BCber/x', true],
+      ['a glob written with escapes matches the same path', '/%c3%bcber/**', '/%C3%BCber/x', true],
+      ['an encoded colon in a glob matches the raw colon', '/v1/jobs%3Apurge', '/v1/jobs:purge', true],
+      ['a raw bracket in a glob matches the escaped bracket', '/a[1]', '/a%5B1%5D', true],
+      ['a composed ü does not match a decomposed one (octets are compared)', '/über', '/u%CC%88ber', false],
+    ];
+    for (const [name, glob, path, expected] of cases) {
+      it(`${name}: ${glob} against ${path} is ${expected}`, () => {
+        assert.equal(matches(glob, path), expected);
+      });
+    }
+
+    const refused: [string, string, RegExp][] = [
+      ['an encoded slash', '/a%2Fb', /cannot contain %2F: requests holding an encoded/],
+      ['an encoded dot', '/a/%2e%2e/b', /cannot contain %2e/],
+      ['an encoded control character', '/a%0Ab', /cannot contain %0A/],
+      ['an encoded * (it would be the wildcard)', '/a/%2A', /cannot contain %2A/],
+      ['a % that starts no escape', '/a%zz', /must start a %-escape/],
+      ['escapes that are not UTF-8', '/a%C3%28', /must spell UTF-8/],
+      [
+        'a trailing slash',
+        '/console/',
+        /write \/console \(matches \/console and \/console\/\) or \/console\/\*\*/,
+      ],
+    ];
+    for (const [name, glob, message] of refused) {
+      it(`refuses a glob with ${name}: ${glob}`, () => {
+        const result = configSchema.safeParse({ rules: [{ path: glob, public: true }] });
+        assert.equal(result.success, false);
+        assert.match(result.error?.issues[0]?.message ?? '', message);
+      });
+    }
+  });
+
   describe('globs', () => {
     const cases: [string, string, string, boolean][] = [
       ['a literal glob matches its path', '/health/live', '/health/live', true],
