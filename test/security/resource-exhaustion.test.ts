@@ -19,6 +19,8 @@ import { startSidecar, type TestSidecar } from '../helpers/sidecar.js';
 const POOL = 8;
 /** Exchanges one client may have under way. */
 const PER_CLIENT = 4;
+/** How long the slow-reading backend leaves a body unread. */
+const SLOW_READER_PAUSE_MS = 1_200;
 /** How long any wait in these tests lasts at most before the test fails. */
 const GIVE_UP_MS = 5_000;
 
@@ -96,6 +98,11 @@ async function startRecordingBackend(): Promise<RecordingBackend> {
       if (!res.writableFinished) record.abandoned = true;
     });
     req.on('data', (chunk: Buffer) => (record.bodyBytes += chunk.length));
+    if (record.url.startsWith('/public/slow-reader')) {
+      // A backend busy elsewhere: it takes none of the body for a while.
+      req.pause();
+      setTimeout(() => req.resume(), SLOW_READER_PAUSE_MS);
+    }
     req.once('end', () => {
       record.complete = true;
       if (record.url.startsWith('/public/hold/')) held.push(res);
@@ -379,6 +386,26 @@ describe('resource exhaustion: slow clients and the backend connections', () => 
       const seen = backend.seen.find((r) => r.url === path);
       assert.equal(seen?.bodyBytes, total);
       assert.equal(seen?.complete, true);
+    });
+
+    it('does not count against the client the time the backend takes none of the body', async () => {
+      const path = '/public/slow-reader';
+      // More than the socket buffers on the way hold, so that the sidecar stops reading.
+      const total = 64 * 1024 * 1024;
+      const client = openClient(
+        sidecar.url,
+        '127.0.0.2',
+        postHead(sidecar.url, path, [`Content-Length: ${total}`, 'Connection: close']),
+      );
+      clients.push(client);
+      const chunk = Buffer.alloc(1024 * 1024, 0x63);
+      for (let sent = 0; sent < total; sent += chunk.length) {
+        if (!client.socket.write(chunk)) await once(client.socket, 'drain');
+      }
+      const answer = await Promise.race([client.answer, delay(GIVE_UP_MS).then(() => undefined)]);
+      assert.equal(answer?.status, 200, answer?.body);
+      const seen = backend.seen.find((r) => r.url === path);
+      assert.equal(seen?.bodyBytes, total);
     });
   });
 
