@@ -3,7 +3,7 @@ import { ProblemError } from '../errors.js';
 import type { UserRecord } from '../store/types.js';
 import { auditRequest } from './audit-request.js';
 import { clientKey } from './client-ip.js';
-import { checkCredentials } from './credentials.js';
+import { authenticateWith } from './authenticate-with.js';
 import type { AuthContext } from './deps.js';
 import { countLoginAttempt } from './login-attempt.js';
 import { loginBody, parseBody } from './schemas.js';
@@ -11,8 +11,8 @@ import { sendTokens, startSession } from './session.js';
 import { normalizeUsername, usernameKeyOf } from './username.js';
 
 /**
- * POST /auth/login {username, password} → 200 with tokens. The credentials are read from the parsed
- * JSON body only (a query string is never looked at); an empty field is 400.
+ * POST /auth/login {username, password} through passport-local → 200 with tokens. The credentials
+ * are those of the parsed JSON body: an empty field, or a credential in the URL, is 400 first.
  */
 export function createLoginHandler(deps: AuthContext): RequestHandler {
   return async (req, res) => {
@@ -21,7 +21,7 @@ export function createLoginHandler(deps: AuthContext): RequestHandler {
     const client = clientKey(req, deps.config.limits.ipv6Prefix);
     const username = normalizeUsername(body.username);
     const attempt = await countLoginAttempt(deps.limiters, client, usernameKeyOf(body.username));
-    const user = await checkCredentials(deps, body, client).catch(async (err: unknown) => {
+    const { user } = await authenticateWith(deps.passport, 'local', req, res).catch(async (err: unknown) => {
       await attempt.giveBack();
       throw err;
     });
@@ -49,7 +49,7 @@ export function createLoginHandler(deps: AuthContext): RequestHandler {
 /**
  * A login whose URL carries a `username` or `password` parameter is refused (400) whatever its
  * body: credentials in a URL end up in the logs and histories of whatever it passes through, and
- * passport-local used to read them from there.
+ * passport-local would read one from there for a field the body lacks.
  */
 function refuseCredentialsInUrl(url: string): void {
   const query = url.indexOf('?');

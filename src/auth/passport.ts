@@ -1,19 +1,38 @@
 import type { Request } from 'express';
 import passport from 'passport';
 import { Strategy as JwtStrategy } from 'passport-jwt';
+import { Strategy as LocalStrategy } from 'passport-local';
 import { authorizationOf } from '../http/authorization.js';
 import type { UserRecord } from '../store/types.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../tokens/access-token.js';
 import { parseBearer } from '../tokens/bearer.js';
+import { clientKey } from './client-ip.js';
+import { checkCredentials } from './credentials.js';
 import type { AuthDeps } from './deps.js';
 
 /**
- * A passport instance of its own (not the global singleton) with the strategy the endpoints that
- * need the caller use: `jwt`. Login checks the credentials of its parsed JSON body itself
- * (credentials.ts): passport-local would fall back to the query string for an empty field.
+ * A passport instance of its own (not the global singleton) with the two strategies the auth
+ * endpoints use: `local` for login and `jwt` for endpoints that need the caller.
  */
 export function createPassport(deps: AuthDeps): passport.Authenticator {
   const instance = new passport.Authenticator();
+
+  // passport-local reads a field from the query string when the body lacks it: the login handler
+  // runs it only after refusing (400) an empty body field and any credential in the URL, so the
+  // fields it reads are those of the parsed JSON body.
+  instance.use(
+    'local',
+    new LocalStrategy(
+      { usernameField: 'username', passwordField: 'password', session: false, passReqToCallback: true },
+      (req, username, password, done) => {
+        const client = clientKey(req, deps.config.limits.ipv6Prefix);
+        checkCredentials(deps, { username, password }, client).then(
+          (user) => done(null, user ?? false),
+          done,
+        );
+      },
+    ),
+  );
 
   const { key, options } = deps.accessTokens.verification;
   instance.use(
