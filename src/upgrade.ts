@@ -83,7 +83,7 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions) {
     const upgrade = req.headers.upgrade;
     // Read before mutate appends the peer to X-Forwarded-For.
     const client = options.clientKey(req, peerTrusted);
-    mutateForUpstream(req, decision, identityHeaders, peerTrusted);
+    mutateForUpstream(req, decision, identityHeaders, peerTrusted, deps.config.identity.forwardBearerToken);
     // Hop-by-hop removal took these; an upgrade is the one exchange that must pass them on.
     req.headers.connection = 'Upgrade';
     req.headers.upgrade = upgrade;

@@ -383,6 +383,12 @@ export const configSchema = z
         userHeader: headerName('X-User', 'Header carrying the username to the backend.'),
         idHeader: headerName('X-User-Id', 'Header carrying the user id to the backend.'),
         rolesHeader: headerName('X-User-Roles', 'Header carrying the comma-separated roles to the backend.'),
+        forwardBearerToken: z
+          .boolean({ error: 'expected true or false' })
+          .default(false)
+          .describe(
+            "Pass the client's `Authorization: Bearer …` on to the backend, for a backend that verifies the tokens itself. false: removed from every forwarded request and WebSocket upgrade, whether the token verified or not (the identity headers say who the caller is), so that no backend log keeps a replayable token; other schemes (Basic, …) are the backend's and pass where a public rule lets them through.",
+          ),
       })
       .prefault({})
       .describe('Identity headers set on forwarded requests; clients can never set them.'),
