@@ -42,7 +42,12 @@ const DEFAULT_CONFIG = {
   },
   passwords: { bcryptCost: 12, minLength: 8, workers: 2, queue: 64, queuePerClient: 8 },
   registration: { enabled: true, defaultRoles: ['user'] },
-  identity: { userHeader: 'X-User', idHeader: 'X-User-Id', rolesHeader: 'X-User-Roles' },
+  identity: {
+    userHeader: 'X-User',
+    idHeader: 'X-User-Id',
+    rolesHeader: 'X-User-Roles',
+    forwardBearerToken: false,
+  },
   forwardAuth: { headers: 'original' },
   default: 'deny',
   rules: [],
@@ -100,7 +105,12 @@ describe('loadConfig', () => {
         },
         passwords: { bcryptCost: 10, minLength: 10, workers: 1, queue: 8, queuePerClient: 8 },
         registration: { enabled: false, defaultRoles: ['reader'] },
-        identity: { userHeader: 'X-Auth-User', idHeader: 'X-Auth-User-Id', rolesHeader: 'X-Auth-Roles' },
+        identity: {
+          userHeader: 'X-Auth-User',
+          idHeader: 'X-Auth-User-Id',
+          rolesHeader: 'X-Auth-Roles',
+          forwardBearerToken: false,
+        },
         forwardAuth: { headers: 'original' },
         default: 'authenticated',
         rules: [
