@@ -23,7 +23,8 @@ import { createRequestClientKey } from './http/request-client.js';
 import { beginRequest, requestContext, type RequestContext } from './http/request-context.js';
 import { createHeaderStripper } from './http/strip-identity.js';
 import { canonicalizeTarget } from './pipeline/canonical-path.js';
-import type { Decision } from './pipeline/decide.js';
+import { MAY_OVERRIDE, type Decision } from './pipeline/decide.js';
+import { mayCarryMethodOverride } from './pipeline/method-override.js';
 import { deniedEvent } from './log/audit.js';
 import { withoutRedaction } from './log/logger.js';
 import { decisionLabelOf } from './metrics/metrics.js';
@@ -118,7 +119,9 @@ export function createApp(deps: Deps, notReadyReason: ReadinessCheck): App {
       matchPath === FORWARD_AUTH_PATH ? originalRequestOf(req, deps.config.forwardAuth.headers) : undefined;
     stripHeaders(req.headers, peerTrusted);
     if (target.ok && serveOwnPath(req, res, context, target, matchPath ?? target.path, original)) return;
-    const decision = decider.decideCanonical(target, req.method ?? 'GET', authorizationOf(req));
+    const method = req.method ?? 'GET';
+    const override = mayCarryMethodOverride(method, req.headers) ? MAY_OVERRIDE : undefined;
+    const decision = decider.decideCanonical(target, method, authorizationOf(req), override);
     record(context, decision);
     if (decision.outcome === 'deny') {
       audit(deniedEvent(decision, context.id, req.method));
@@ -127,7 +130,7 @@ export function createApp(deps: Deps, notReadyReason: ReadinessCheck): App {
     }
     // Read before mutate appends the peer to X-Forwarded-For.
     const client = clientKey(req, peerTrusted);
-    mutateForUpstream(req, decision, identityHeaders, peerTrusted, deps.config.identity.forwardBearerToken);
+    mutateForUpstream(req, decision, identityHeaders, peerTrusted);
     const refusal = forward(req, res, client);
     if (refusal) {
       context.reason = 'client_busy';

@@ -103,8 +103,7 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
   const decider = withStoreOutage(
     {
       decide: (input) => current.decide(input),
-      decideCanonical: (target, method, authorization) =>
-        current.decideCanonical(target, method, authorization),
+      decideCanonical: (...args) => current.decideCanonical(...args),
     },
     storeOutage,
   );

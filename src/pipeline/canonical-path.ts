@@ -10,6 +10,8 @@
  * `%25`, `%3F` and `%23`. Rule globs are put in the same form by `canonicalGlob`.
  */
 
+import { hasMethodOverrideParameter } from './method-override.js';
+
 export type PathRejection =
   | 'not_origin_form'
   | 'forbidden_character'
@@ -17,7 +19,9 @@ export type PathRejection =
   | 'encoded_delimiter'
   | 'path_parameter'
   | 'invalid_utf8'
-  | 'above_root';
+  | 'above_root'
+  /** A `_method` query parameter (see method-override.ts); not a path problem, but as ambiguous. */
+  | 'method_override';
 
 export type CanonicalTarget =
   | { readonly ok: true; readonly path: string; readonly query: string }
@@ -66,6 +70,12 @@ export function canonicalizeTarget(requestTarget: string): CanonicalTarget {
   const query = queryStart === -1 ? '' : target.slice(queryStart);
   if (hasForbiddenCharacter(query))
     return reject('forbidden_character', 'The query holds a forbidden character.');
+  if (hasMethodOverrideParameter(query)) {
+    return reject(
+      'method_override',
+      'The query holds a _method parameter, which some backends take for the request method; send that method instead.',
+    );
+  }
 
   // Servlet containers strip `;params` from each segment before routing (`/admin;x=1` is /admin,
   // `/public/..;/admin` is /admin), other servers do not: no single path would be right for both.

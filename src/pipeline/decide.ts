@@ -3,7 +3,7 @@ import type { Identity, TokenRejection } from '../identity.js';
 import { authenticate, type Authentication, type VerifyAccessToken } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { canonicalizeTarget, type CanonicalTarget, type PathRejection } from './canonical-path.js';
-import type { RuleRef, RuleSet } from './rules.js';
+import type { CompiledRule, RuleRef, RuleSet } from './rules.js';
 
 /** Stable reason ids for a denial; they appear in logs and decision output. */
 export type DenyReason =
@@ -40,6 +40,17 @@ export interface DecisionInput {
   /** The request-target exactly as received. */
   readonly target: string;
   readonly authorization: string | readonly string[] | undefined;
+  /** The body may name another method (`_method` in a form POST): see `DecideOptions`. */
+  readonly mayOverrideMethod?: boolean;
+}
+
+export interface DecideOptions {
+  /**
+   * The request may carry a method override the sidecar does not read (`_method` in a form body,
+   * see method-override.ts): it is allowed only where every method would be, and refused by the
+   * strictest rule that would refuse one.
+   */
+  readonly mayOverrideMethod?: boolean;
 }
 
 export interface Decider {
@@ -49,6 +60,7 @@ export interface Decider {
     target: CanonicalTarget,
     method: string,
     authorization: string | readonly string[] | undefined,
+    options?: DecideOptions,
   ): Decision;
 }
 
@@ -63,17 +75,36 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
     target: CanonicalTarget,
     method: string,
     authorization: string | readonly string[] | undefined,
+    options?: DecideOptions,
   ): Decision {
     if (!target.ok) {
       return {
         outcome: 'deny',
         reason: target.reason,
-        error: new ProblemError('invalid_path', target.detail),
+        error: new ProblemError(
+          target.reason === 'method_override' ? 'invalid_request' : 'invalid_path',
+          target.detail,
+        ),
       };
     }
-    const rule = rules.match(target.path, method);
     const authentication = authenticate(authorization, verifyAccessToken);
     const identity = authentication.kind === 'identified' ? authentication.identity : undefined;
+    const rule = rules.match(target.path, method);
+    const overriding = options?.mayOverrideMethod
+      ? strictestRefusal(target.path, authentication, rule)
+      : undefined;
+    if (overriding) {
+      const { refusing, verdict } = overriding;
+      return verdict === 'unauthenticated'
+        ? { outcome: 'deny', path: target.path, rule: refusing.ref, ...unauthenticated(authentication) }
+        : {
+            outcome: 'deny',
+            path: target.path,
+            rule: refusing.ref,
+            reason: refusing.access.kind === 'deny' ? 'default_deny' : 'role_missing',
+            error: FORBIDDEN_FOR_OVERRIDE,
+          };
+    }
     switch (authorize(rule.access, authentication).kind) {
       case 'allow':
         return {
@@ -96,9 +127,38 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
     }
   }
 
+  /**
+   * For a request that may name any method: the first rule, over every method some rule names and
+   * one that none does, that refuses it while the request's own rule (`own`) allows it. Undefined
+   * when its own rule refuses it too (that refusal is the answer) or when every one allows it.
+   */
+  function strictestRefusal(
+    path: string,
+    authentication: Authentication,
+    own: CompiledRule,
+  ): { refusing: CompiledRule; verdict: 'unauthenticated' | 'forbidden' } | undefined {
+    if (authorize(own.access, authentication).kind !== 'allow') return undefined;
+    let forbidden: CompiledRule | undefined;
+    for (const method of rules.methodsToTry) {
+      const rule = rules.match(path, method);
+      if (rule === own) continue;
+      const verdict = authorize(rule.access, authentication).kind;
+      // A missing token is the first thing to say: with one, the answer may be yes.
+      if (verdict === 'unauthenticated') return { refusing: rule, verdict };
+      if (verdict === 'forbidden') forbidden ??= rule;
+    }
+    return forbidden && { refusing: forbidden, verdict: 'forbidden' };
+  }
+
   return {
     decideCanonical,
-    decide: (input) => decideCanonical(canonicalizeTarget(input.target), input.method, input.authorization),
+    decide: (input) =>
+      decideCanonical(
+        canonicalizeTarget(input.target),
+        input.method,
+        input.authorization,
+        input.mayOverrideMethod ? MAY_OVERRIDE : undefined,
+      ),
   };
 }
 
@@ -106,7 +166,14 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
  * The denials, made once: a ProblemError captures a stack trace when built, which a stream of
  * refused requests would otherwise pay for on every one. They are never changed after this.
  */
+/** Options for a request whose body may name another method. */
+export const MAY_OVERRIDE: DecideOptions = Object.freeze({ mayOverrideMethod: true });
+
 const FORBIDDEN = new ProblemError('forbidden', 'Your roles do not grant access to this path.');
+const FORBIDDEN_FOR_OVERRIDE = new ProblemError(
+  'forbidden',
+  'A form POST may carry a _method override, so it is decided as every method it could name; your roles do not grant all of them on this path.',
+);
 const TOKEN_MISSING = new ProblemError('unauthenticated', 'This path requires a bearer token.', {
   headers: { 'WWW-Authenticate': 'Bearer' },
 });

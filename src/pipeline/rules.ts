@@ -28,6 +28,11 @@ export interface CompiledRule {
 export interface RuleSet {
   readonly rules: readonly CompiledRule[];
   readonly fallback: CompiledRule;
+  /**
+   * Every method some rule names (HEAD with GET), then `''`, which no rule names: matching with
+   * each in turn meets every rule a request to a path could meet, whatever its method.
+   */
+  readonly methodsToTry: readonly string[];
   /** The first rule matching path and method, else the default. */
   match(path: string, method: string): CompiledRule;
 }
@@ -46,9 +51,11 @@ export function compileRules(
     access: config.default === 'authenticated' ? { kind: 'authenticated' } : { kind: 'deny' },
     pattern: /^/,
   };
+  const named = new Set(rules.flatMap((rule) => [...(rule.methods ?? [])]));
   return {
     rules,
     fallback,
+    methodsToTry: [...named, ''],
     match(path, method) {
       for (const rule of rules) {
         if ((rule.methods === undefined || rule.methods.has(method)) && rule.pattern.test(path)) return rule;

@@ -57,8 +57,7 @@ export const NO_STORE_OUTAGE: StoreOutage = {
 export function withStoreOutage(decider: Decider, outage: StoreOutage): Decider {
   return {
     decide: (input) => outage.apply(decider.decide(input)),
-    decideCanonical: (target, method, authorization) =>
-      outage.apply(decider.decideCanonical(target, method, authorization)),
+    decideCanonical: (...args) => outage.apply(decider.decideCanonical(...args)),
   };
 }
 

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { configSchema } from '../../src/config/schema.js';
 import type { Identity } from '../../src/identity.js';
 import { createDecider, type Decider, type Decision } from '../../src/pipeline/decide.js';
+import { hasMethodOverrideParameter, mayCarryMethodOverride } from '../../src/pipeline/method-override.js';
 import { compileRules } from '../../src/pipeline/rules.js';
 import { createAccessTokens } from '../../src/tokens/access-token.js';
 import { TEST_JWT_SECRET } from '../helpers/sidecar.js';
@@ -259,6 +260,79 @@ describe('decide', () => {
       it(`refuses ${name} with 400 whatever the token (${target})`, () => {
         assertDenied(decide(target), 400);
         assertDenied(decide(target, bearer(ADMIN)), 400);
+      });
+    }
+  });
+
+  describe('method overrides', () => {
+    const form = (target: string, authorization?: string) =>
+      decider.decide({ method: 'POST', target, authorization, mayOverrideMethod: true });
+
+    it('refuses a _method query parameter with 400 invalid_request, reason method_override', () => {
+      const decision = decide('/api/reports/q1?_method=GET', bearer(ANALYST), 'POST');
+      assertDenied(decision, 400);
+      assert.equal(decision.outcome === 'deny' && decision.reason, 'method_override');
+      assert.equal(decision.outcome === 'deny' && decision.error.code, 'invalid_request');
+    });
+
+    it('decides a form POST as every method: refused where its GET is refused, naming that rule', () => {
+      const decision = form('/api/reports/q1', bearer(USER));
+      assertDenied(decision, 403);
+      assert.equal(decision.rule?.id, 'rules[2]');
+      assert.match(decision.outcome === 'deny' ? decision.error.detail : '', /_method/);
+    });
+
+    it('allows a form POST where every method is allowed, decided by its own rule', () => {
+      const decision = form('/api/reports/q1', bearer(ANALYST));
+      assertAllowed(decision, '/api/reports/q1', ANALYST);
+      assert.equal(decision.rule?.id, 'rules[3]');
+      assertAllowed(form('/api/items', bearer(USER)), '/api/items', USER);
+    });
+
+    it('answers a form POST without a token with 401 first, as a plain POST would be', () => {
+      assertDenied(form('/api/reports/q1'), 401, 'Bearer');
+    });
+
+    const queries: [string, boolean][] = [
+      ['', false],
+      ['?a=1&b=2', false],
+      ['?method=GET', false],
+      ['?_methods=GET', false],
+      ['?x=_method', false],
+      ['?_method=GET', true],
+      ['?_METHOD=put', true],
+      ['?%5Fmethod=GET', true],
+      ['?%5f%6d%65%74%68%6f%64=GET', true],
+      ['?a;_method=GET', true],
+      ['?_method[x]=GET', true],
+      ['?.method=GET', true],
+      ['?_method%00x=GET', true],
+      ['?_method', true],
+    ];
+    for (const [query, expected] of queries) {
+      it(`hasMethodOverrideParameter(${JSON.stringify(query)}) is ${expected}`, () => {
+        assert.equal(hasMethodOverrideParameter(query), expected);
+      });
+    }
+
+    const requests: [string, string, Record<string, string>, boolean][] = [
+      ['a urlencoded form POST', 'POST', { 'content-type': 'application/x-www-form-urlencoded' }, true],
+      ['a multipart form POST', 'POST', { 'content-type': 'Multipart/Form-Data; boundary=x' }, true],
+      ['a POST with a body and no Content-Type', 'POST', { 'content-length': '3' }, true],
+      ['a chunked POST with no Content-Type', 'POST', { 'transfer-encoding': 'chunked' }, true],
+      ['a POST with no body and no Content-Type', 'POST', { 'content-length': '0' }, false],
+      ['a JSON POST', 'POST', { 'content-type': 'application/json' }, false],
+      [
+        'a urlencoded PUT (frameworks override POST only)',
+        'PUT',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        false,
+      ],
+      ['a GET', 'GET', {}, false],
+    ];
+    for (const [name, method, headers, expected] of requests) {
+      it(`${name} ${expected ? 'may' : 'may not'} carry a _method override`, () => {
+        assert.equal(mayCarryMethodOverride(method, headers), expected);
       });
     }
   });
