@@ -130,7 +130,7 @@ export function createApp(deps: Deps, notReadyReason: ReadinessCheck): App {
     }
     // Read before mutate appends the peer to X-Forwarded-For.
     const client = clientKey(req, peerTrusted);
-    mutateForUpstream(req, decision, identityHeaders, peerTrusted);
+    mutateForUpstream(req, decision, identityHeaders, peerTrusted, deps.config.identity.forwardBearerToken);
     const refusal = forward(req, res, client);
     if (refusal) {
       context.reason = 'client_busy';
