@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { ConfigError } from './config-error.js';
@@ -9,6 +10,15 @@ import { loadConfig, type Env, type LoadedConfig } from './load.js';
 const RELOADABLE_KEYS = new Set(['rules', 'default', 'tests']);
 /** Editors and Kubernetes' ConfigMap swap touch a file several times; one reload follows them. */
 const SETTLE_MS = 150;
+/**
+ * A file is applied only when two reads this far apart give the same text: a writer that pauses
+ * between two parts must not put the first part in force. Files should still be replaced
+ * atomically (written beside, then renamed), which no pause can break.
+ */
+const STABLE_MS = 250;
+/** How often a file that keeps changing is read again before the reload gives up on it. */
+const MAX_UNSTABLE_READS = 20;
+const CHANGING = Symbol('changing');
 
 export interface ConfigReloaderOptions {
   readonly path: string | undefined;
@@ -22,6 +32,8 @@ export interface ConfigReloaderOptions {
   readonly verify?: (next: LoadedConfig) => readonly string[];
   readonly onResult: (result: 'success' | 'failure') => void;
   readonly logger: Logger;
+  /** Waits between the two reads of a file (STABLE_MS); tests replace it. */
+  readonly waitStable?: () => Promise<void>;
 }
 
 export interface ConfigReloader {
@@ -44,12 +56,50 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
     () => undefined,
   );
 
-  async function reloadNow(trigger: string): Promise<void> {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
+  const waitStable = options.waitStable ?? (() => delay(STABLE_MS));
+  const readText = () => readFile(file, 'utf8').catch(() => undefined);
+
+  /**
+   * The file's text (undefined: unreadable) once two reads around a pause agree, or CHANGING
+   * when they never did.
+   */
+  async function readStable(): Promise<string | undefined | typeof CHANGING> {
+    let text = await readText();
+    for (let read = 1; read < MAX_UNSTABLE_READS; read++) {
+      await waitStable();
+      const again = await readText();
+      if (again === text) return text;
+      logger.info(
+        { event: 'config.reload.deferred', file, reason: 'file_changing' },
+        'the config file is still being written; reading it again',
+      );
+      text = again;
+    }
+    return CHANGING;
+  }
+
+  async function reloadNow(trigger: string, attempt = 1): Promise<void> {
+    const text = attempt <= MAX_UNSTABLE_READS ? await readStable() : CHANGING;
     if (trigger === 'file' && text !== undefined && text === appliedText) return;
     let next: LoadedConfig;
     try {
+      if (text === CHANGING) {
+        throw new ConfigError([
+          {
+            source: file,
+            message: 'the file kept changing while it was read; write it beside and rename it over',
+          },
+        ]);
+      }
       next = await loadConfig({ path: options.path, env: options.env });
+      // loadConfig read the file once more: it must still be the text found stable.
+      if ((await readText()) !== text) {
+        logger.info(
+          { event: 'config.reload.deferred', file, reason: 'file_changing' },
+          'the config file changed while it was read; reading it again',
+        );
+        return reloadNow(trigger, attempt + 1);
+      }
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       options.onResult('failure');
