@@ -88,6 +88,16 @@ describe('explain and policy tests', () => {
       );
     });
 
+    it('takes any method token, upper-cased, and refuses what is not one with exit 2', SAFETY, async () => {
+      await placeFile(cwd, 'rules.yaml', RULES);
+      const propfind = await runCli(['explain', '--config', 'rules.yaml', 'propfind', '/api/x'], { cwd });
+      assert.equal(propfind.code, 0, propfind.stderr);
+      assert.match(propfind.stdout, /^request: PROPFIND \/api\/x \(anonymous\)$/m);
+      const bad = await runCli(['explain', '--config', 'rules.yaml', 'GE(T)', '/api/x'], { cwd });
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /GE\(T\) is not an HTTP method token/);
+    });
+
     it('decides without a token with --anonymous, and needs no JWT_SECRET', SAFETY, async () => {
       await placeFile(cwd, 'rules.yaml', RULES);
       const result = await runCli(['explain', '--config', 'rules.yaml', 'GET', '/api/x', '--anonymous'], {

@@ -215,6 +215,18 @@ describe('explain', () => {
     assert.deepEqual(explanation.outcome, { decision: 'forward', headers: {}, reason: 'public' });
   });
 
+  it('explains a WebDAV method like any other, by the rules that name it or not', () => {
+    const explanation = explainRequest(loaded, { method: 'PROPFIND', target: '/api/reports/q1' });
+    assert.equal(explanation.rule?.id, 'rules[3]');
+    assert.equal(explanation.outcome.decision === 'deny' && explanation.outcome.status, 401);
+  });
+
+  it('explains a _method query parameter as refused before any rule', () => {
+    const explanation = explainRequest(loaded, { method: 'POST', target: '/api/reports/q1?_method=GET' });
+    assert.equal(explanation.rule, null);
+    assert.match(formatExplanation(explanation), /^outcome: 400 invalid_request \(method_override\)/m);
+  });
+
   it('explains a refused path with no rule', () => {
     const explanation = explainRequest(loaded, { method: 'GET', target: '/api/%2e%2e/admin' });
     assert.equal(explanation.rule, null);
