@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProblemError } from '../errors.js';
 import { deniedEvent, type Audit } from '../log/audit.js';
 import { canonicalizeTarget } from '../pipeline/canonical-path.js';
-import type { Decider, Decision } from '../pipeline/decide.js';
+import { MAY_OVERRIDE, type Decider, type Decision } from '../pipeline/decide.js';
+import { mayCarryMethodOverride } from '../pipeline/method-override.js';
 import type { IdentityHeaderNames } from '../pipeline/mutate.js';
 import { authorizationOf } from './authorization.js';
 import { sendProblem } from './problem.js';
@@ -109,10 +110,12 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
       return undefined;
     }
     const { method } = original;
+    // The proxy passes the original request's Content-Type along with the question (not its body).
     const decision = deps.decider.decideCanonical(
       canonicalizeTarget(original.uri),
       method,
       authorizationOf(req),
+      mayCarryMethodOverride(method, req.headers) ? MAY_OVERRIDE : undefined,
     );
     if (decision.outcome === 'deny') {
       deps.audit(deniedEvent(decision, context.id, method));

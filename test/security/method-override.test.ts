@@ -142,6 +142,30 @@ describe('method overrides', () => {
     });
   });
 
+  describe('through forward-auth (/auth/verify)', () => {
+    function verify(who: SeededUser, uri: string, type?: string) {
+      const headers: [string, string][] = [
+        ['Authorization', `Bearer ${who.token}`],
+        ['X-Original-Method', 'POST'],
+        ['X-Original-URI', uri],
+      ];
+      if (type) headers.push(['Content-Type', type]);
+      return rawRequest(sidecar.url, { target: '/auth/verify', headers });
+    }
+
+    it('answers 400 to a question whose URI carries _method, and nothing is forwarded', async () => {
+      const seen = upstream.requests.length;
+      assertRefused(await verify(user, '/api/reports/q1?_method=GET'), 400, 'invalid_request');
+      assertNothingForwarded(upstream, seen);
+    });
+
+    it('answers 403 to a plain user whose original request is a form POST to /api/reports', async () => {
+      assertRefused(await verify(user, '/api/reports/q1', FORM), 403, 'forbidden');
+      const allowed = await verify(user, '/api/reports/q1', 'application/json');
+      assert.equal(allowed.status, 200, allowed.raw);
+    });
+  });
+
   it('strips X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override before forwarding', async () => {
     const seen = upstream.requests.length;
     const response = await rawRequest(sidecar.url, {
