@@ -18,6 +18,7 @@ import {
 } from './http/forward-auth.js';
 import type { ReadinessCheck } from './http/health.js';
 import { createMetricsHandler } from './http/metrics-endpoint.js';
+import { createPeerWatch } from './http/peer-watch.js';
 import { sendProblem } from './http/problem.js';
 import { createRequestClientKey } from './http/request-client.js';
 import { beginRequest, requestContext, type RequestContext } from './http/request-context.js';
@@ -49,6 +50,7 @@ export function isOwnPath(path: string): boolean {
 export function createApp(deps: Deps, notReadyReason: ReadinessCheck): App {
   const { logger, decider, identityHeaders, isTrustedProxy, audit, metrics } = deps;
   const serveMetrics = createMetricsHandler(metrics);
+  const watchPeer = createPeerWatch(logger);
   const verifyForProxy = createForwardAuthHandler({ decider, identityHeaders, audit });
   // Only when asked for is /metrics one of the sidecar's paths on the public port.
   const metricsHere = deps.config.metrics.enabled && deps.config.metrics.onPublicPort;
@@ -114,6 +116,7 @@ export function createApp(deps: Deps, notReadyReason: ReadinessCheck): App {
     const peerTrusted = isTrustedProxy(req.socket.remoteAddress ?? '', 0);
     const target = canonicalizeTarget(req.url ?? '/');
     const matchPath = target.ok ? (caseInsensitive ? target.path.toLowerCase() : target.path) : undefined;
+    watchPeer(req.socket.remoteAddress ?? '', peerTrusted, matchPath);
     // Forward-auth's input is in headers the stripping removes; only its own path reads them first.
     const original =
       matchPath === FORWARD_AUTH_PATH ? originalRequestOf(req, deps.config.forwardAuth.headers) : undefined;

@@ -432,7 +432,7 @@ export const configSchema = z
       .array(ipOrCidr, { error: 'expected a list of IP addresses or CIDRs' })
       .default([])
       .describe(
-        'Peers whose X-Forwarded-For/-Proto/-Host are believed (a load balancer in front); empty: none.',
+        'Peers whose X-Forwarded-For/-Proto/-Host are believed (a load balancer, an ingress, a proxy in front); empty: none. Behind an unlisted one every client shares its per-IP rate limits: when the first 100 requests all come from one or two unlisted addresses, trust_proxy.unlisted_proxy is logged once.',
       ),
     limits: z
       .strictObject({
