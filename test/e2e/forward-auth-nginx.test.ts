@@ -61,6 +61,7 @@ describe('forward-auth behind nginx auth_request', { skip: !nginxPath && 'nginx 
     assert.equal(forwarded?.headers['x-user'], 'nginx-admin');
     assert.equal(forwarded?.headers['x-user-id'], admin.id);
     assert.equal(forwarded?.headers['x-user-roles'], 'admin');
+    assert.equal(forwarded?.headers.authorization, undefined, 'the token stays off the backend');
   });
 
   it('replaces a client’s forged X-User with the verified identity', async () => {
