@@ -104,7 +104,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const exchange = exchanges.get(req);
       if (exchange) {
         exchange.forwardedAt = performance.now();
-        proxyReq.once('close', () => leave(exchange));
         if (hasBody(req) && !req.complete) {
           exchange.stopBody = watchBody(req, limits.bodyTimeoutMs, limits.bodyMinRate, () =>
             proxyReq.destroy(bodyTooSlow()),
@@ -188,7 +187,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       stopSend: undefined,
     };
     exchanges.set(req, exchange);
-    res.once('close', () => {
+    // The backend connection is given back with the response: by then the backend's answer was read
+    // whole (or the exchange abandoned, and the backend request with it). 'close' comes once.
+    res.on('close', () => {
       exchange.stopBody?.();
       exchange.stopSend?.();
       leave(exchange);
