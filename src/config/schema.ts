@@ -294,7 +294,7 @@ export const configSchema = z
         timeout: duration('30s', 'How long the backend may stay silent before the sidecar answers 504.'),
         maxConnections: positiveInt(
           256,
-          'Connections to the backend at most; each proxied request holds one until the answer is read, each WebSocket until the backend switched protocols. While all are in use /readyz answers 503 (reason upstream_saturated) and further requests wait in line.',
+          'Connections to the backend at most; each proxied request holds one until its response has gone to the client, each WebSocket until the backend switched protocols. While all are in use /readyz answers 503 (reason upstream_saturated) and further requests wait in line.',
         ),
         queueTimeout: duration(
           '5s',

@@ -85,7 +85,7 @@ const SMALL_RESPONSE_BYTES = 16 * 1024;
  * keep-alive agent. `req.url` and the headers must already be what the backend should see.
  *
  * Every exchange takes one of `maxConnections` backend connections for as long as it holds one:
- * until the backend's answer is read (a request) or the backend switched protocols (an upgrade).
+ * until its response has gone to the client (a request) or the backend switched protocols (an upgrade).
  * Past that number exchanges wait in line, each until its `queueTimeoutMs` deadline.
  */
 export function createForwarder(options: ForwarderOptions): Forwarder {
