@@ -9,6 +9,8 @@
  *   4  1 MiB upload streamed through       5  latency at 1,000 req/s during a login storm
  *   6  memory growth over 200,000 requests
  *   7  the store with 10,000 users: start-up, sequential and concurrent token refreshes
+ *   8  sessions: 1,000 of one user rotated 100,000 times, then logouts and a password change
+ *      timed, on lowdb and Redis (through the store's interface)
  *
  * Scenario 1 also runs against a second sidecar with the Redis store (a private redis-server),
  * its rounds interleaved with the lowdb sidecar's; skipped when redis-server is not installed.
@@ -16,7 +18,7 @@
  * Every server and load generator is a process of its own. Prints a table with ratios and
  * targets, and writes bench/results.json with every round's figures.
  *
- * BENCH_SKIP=memory,store leaves those phases out, for a quicker run while developing; such a
+ * BENCH_SKIP=memory,store,sessions leaves those phases out, for a quicker run while developing; such a
  * partial run prints its table but does not write bench/results.json.
  *
  * BENCH_BEFORE=<git ref> also builds that earlier commit and runs scenarios 1 and 2 on it, its
@@ -39,6 +41,7 @@ import { runMemory } from './scenarios/memory.js';
 import { runPacedLatency } from './scenarios/paced.js';
 import { compareWithBefore, startBeforeSidecar } from './scenarios/before.js';
 import { compareStores, countRedisCommands, startRedisSidecar } from './scenarios/redis-store.js';
+import { describeSessions, runSessions } from './scenarios/sessions.js';
 import { runStore } from './scenarios/store.js';
 import { runThroughput } from './scenarios/throughput.js';
 import { BENCH_USER, writeSidecarConfig } from './servers/sidecar-config.js';
@@ -56,7 +59,7 @@ const NOTES = [
     'its rounds run back to back with the lowdb sidecar, which goes first in odd rounds',
 ];
 
-const SKIPPABLE = ['memory', 'store'] as const;
+const SKIPPABLE = ['memory', 'store', 'sessions'] as const;
 const skipped = new Set((process.env.BENCH_SKIP ?? '').split(',').filter((name) => name.trim() !== ''));
 for (const name of skipped) {
   if (!(SKIPPABLE as readonly string[]).includes(name)) {
@@ -219,6 +222,17 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
         `store with ${SETTINGS.store.users.toLocaleString('en-US')} users (scenario 7)`,
         () => runStore(workDir, upstream.url, secret),
       );
+  const sessions = skipped.has('sessions')
+    ? undefined
+    : await phase(
+        'sessions',
+        'sessions: 100,000 rotations, then logouts and a password change (scenario 8)',
+        async () => {
+          const result = await runSessions(workDir);
+          for (const line of describeSessions(result)) progress(line);
+          return result;
+        },
+      );
 
   const targets = evaluateTargets({
     throughput: throughput.result.rows,
@@ -238,6 +252,7 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     ...(vsBefore ? { before: vsBefore } : {}),
     ...(memory ? { memory } : {}),
     ...(store ? { store } : {}),
+    ...(sessions ? { sessions } : {}),
     targets,
     phaseSeconds,
     totalSeconds: Math.round((performance.now() - startedAt) / 100) / 10,

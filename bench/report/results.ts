@@ -4,6 +4,7 @@ import type { BeforeComparison } from '../scenarios/before.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedRow, PacedRun, StormTotals } from '../scenarios/paced.js';
 import type { RedisComparison } from '../scenarios/redis-store.js';
+import type { SessionsResult } from '../scenarios/sessions.js';
 import type { StoreResult } from '../scenarios/store.js';
 import type { ThroughputRow, ThroughputRun } from '../scenarios/throughput.js';
 import type { Settings } from '../settings.js';
@@ -30,6 +31,8 @@ export interface BenchResults {
   /** Absent when BENCH_SKIP left the phase out (a partial run, for development). */
   readonly memory?: MemoryResult;
   readonly store?: StoreResult;
+  /** Scenario 8: ending sessions after a refresh loop, on both stores. */
+  readonly sessions?: SessionsResult;
   readonly targets: readonly TargetResult[];
   /** Wall-clock seconds of each part, from the bench's own start (the build excluded). */
   readonly phaseSeconds: Readonly<Record<string, number>>;

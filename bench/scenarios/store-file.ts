@@ -1,5 +1,5 @@
 /**
- * A store file as the sidecar writes it (src/store/lowdb-store.ts, version 1), filled with users
+ * A store file as the sidecar writes it (src/store/lowdb-store.ts, version 2), filled with users
  * directly: creating 10,000 users through the API would mean 10,000 bcrypt hashes.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,10 +22,11 @@ export async function writeStoreWithUsers(path: string, count: number, seeded: S
     createdAt,
     disabled: false,
     tokenVersion: 0,
+    sessionVersion: 0,
   });
   const users = Array.from({ length: count - 1 }, (_, index) =>
     user(`user-${String(index + 1).padStart(5, '0')}`, ['user']),
   );
   users.splice(Math.floor(users.length / 2), 0, user(seeded.username, [seeded.role]));
-  await writeFile(path, JSON.stringify({ version: 1, users, refreshTokens: [], revokedAccessTokens: [] }));
+  await writeFile(path, JSON.stringify({ version: 2, users, families: [], revokedAccessTokens: [] }));
 }

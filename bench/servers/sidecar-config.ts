@@ -72,11 +72,14 @@ export async function writeSidecarConfig(path: string, options: SidecarConfigOpt
       // The storm comes from one client: its share of the bcrypt queue is the whole queue.
       ...(options.earlierBuild ? {} : { queuePerClient: 1_000_000 }),
     },
-    // The login storm must measure hashing, not the brute-force limits or the password-check meters.
+    // The login storm must measure hashing, not the brute-force limits or the password-check meters;
+    // scenario 7's refresh loops the store, not the refresh meters or the cap on sessions.
     limits: {
       login: { perUsername: 1_000_000, perIp: 1_000_000 },
       ...(options.earlierBuild ? {} : { passwordChecks: { perClient: 1_000_000, perUser: 1_000_000 } }),
+      ...(options.earlierBuild ? {} : { refresh: { perSession: 1_000_000, perUser: 1_000_000 } }),
     },
+    ...(options.earlierBuild ? {} : { tokens: { maxSessions: 1000 } }),
     log: { level: options.logLevel },
     default: 'deny',
     rules: RULES,

@@ -111,8 +111,23 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
     };
   }
 
-  /** Resolves once a file write holding every change made so far has completed. */
-  async function persist(): Promise<void> {
+  /** A write asked for and not yet started: every change made until it starts goes into it. */
+  let pendingWrite: Promise<void> | undefined;
+
+  /**
+   * Resolves once a file write holding every change made so far has completed. Changes made while
+   * a write runs share the next one, so the data set is serialized once per write rather than once
+   * per change: a burst of refreshes costs a few writes, not one each.
+   */
+  function persist(): Promise<void> {
+    pendingWrite ??= lastWrite.then(() => {
+      pendingWrite = undefined;
+      return writeNow();
+    });
+    return pendingWrite;
+  }
+
+  async function writeNow(): Promise<void> {
     db.data = snapshot();
     const startedAt = performance.now();
     const write = db.write();
