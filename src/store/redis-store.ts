@@ -36,6 +36,11 @@ interface Mirror {
 
 const PRUNE_INTERVAL_MS = 60_000;
 /**
+ * How long a change that ends sessions waits for its own event to come back before it answers
+ * anyway (the subscriber may be reconnecting; readiness covers that case).
+ */
+const ECHO_WAIT_MS = 250;
+/**
  * An idle connection to a server that stopped answering would look healthy for ever; a PING on
  * each one this often lets the socket timeout notice, so readiness falls without traffic.
  */
@@ -172,11 +177,60 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     return syncing;
   }
 
+  /** Writers waiting for their own event, by event key: see `echoOf`. */
+  const echoWaiters = new Map<string, (() => void)[]>();
+
   subscriber.on('message', (from: string, text: string) => {
     if (from !== channel) return;
     const event = parseEvent(text);
-    if (event) applyEverywhere(event);
+    if (!event) return;
+    applyEverywhere(event);
+    const key = echoKey(event);
+    const waiting = echoWaiters.get(key);
+    echoWaiters.delete(key);
+    for (const resolve of waiting ?? []) resolve();
   });
+
+  /**
+   * Resolves once this replica's subscriber has received the event with `key` (or after
+   * ECHO_WAIT_MS). A change that ends sessions answers only then: Redis hands a published message
+   * to every subscriber in the same step, so by the time the writer's own copy is back, every other
+   * replica's connection has it too, and the window in which another replica still accepts a
+   * token its writer has answered for is that replica's own event-loop delay. Called before the
+   * write is sent, so that an event arriving before the write's reply is not missed.
+   */
+  function echoOf(key: string): { readonly received: Promise<void>; cancel(): void } {
+    let settle: () => void = () => undefined;
+    const received = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ECHO_WAIT_MS).unref();
+      function done(): void {
+        clearTimeout(timer);
+        const waiting = echoWaiters.get(key)?.filter((candidate) => candidate !== done);
+        if (waiting?.length) echoWaiters.set(key, waiting);
+        else echoWaiters.delete(key);
+        resolve();
+      }
+      settle = done;
+      echoWaiters.set(key, [...(echoWaiters.get(key) ?? []), done]);
+    });
+    return { received, cancel: settle };
+  }
+
+  /** Runs `write`; if it reports a change, waits for the change's own event to come back. */
+  async function withEcho<T>(
+    key: string,
+    write: () => Promise<T>,
+    changed: (result: T) => boolean,
+  ): Promise<T> {
+    const echo = echoOf(key);
+    try {
+      const result = await write();
+      if (changed(result)) await echo.received;
+      return result;
+    } finally {
+      echo.cancel();
+    }
+  }
   subscriber.on('ready', () => void resync());
   subscriber.on('close', () => {
     mirrorFresh = false;
@@ -263,7 +317,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
 
     revokedAccessTokens: {
       async revoke(tokenId, expiresAt) {
-        await call(() => run('authSidecarRevokeAccessToken', prefix, tokenId, expiresAt));
+        await withEcho(
+          `revoked:${tokenId}`,
+          () => call(() => run('authSidecarRevokeAccessToken', prefix, tokenId, expiresAt)),
+          () => true,
+        );
         applyEverywhere({ type: 'revoked', id: tokenId, expiresAt });
       },
     },
@@ -314,8 +372,20 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
           ...(changes.passwordHash === undefined ? {} : { passwordHash: changes.passwordHash }),
         };
         const roles = changes.roles === undefined ? '' : JSON.stringify(changes.roles);
-        const text = await call(() =>
-          run('authSidecarUpdateUser', prefix, id, JSON.stringify(scalar), roles, endSessions ? '1' : '0'),
+        const text = await withEcho(
+          `user:${id}`,
+          () =>
+            call(() =>
+              run(
+                'authSidecarUpdateUser',
+                prefix,
+                id,
+                JSON.stringify(scalar),
+                roles,
+                endSessions ? '1' : '0',
+              ),
+            ),
+          (reply) => typeof reply === 'string',
         );
         if (typeof text !== 'string') return undefined;
         const updated = parseUser(text);
@@ -336,7 +406,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       },
 
       async delete(id) {
-        const deleted = await call(() => run('authSidecarDeleteUser', prefix, id));
+        const deleted = await withEcho(
+          `user:${id}`,
+          () => call(() => run('authSidecarDeleteUser', prefix, id)),
+          (reply) => reply === 1,
+        );
         if (deleted !== 1) return false;
         applyEverywhere({ type: 'user-deleted', id });
         return true;
@@ -389,8 +463,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       },
 
       async revokeFamily(familyId, userId, { now: at, refuseAccessUntil }) {
-        const revoked = await call(() =>
-          run('authSidecarRevokeFamily', prefix, familyId, userId, refuseAccessUntil, at),
+        const revoked = await withEcho(
+          `revoked:${familyId}`,
+          () => call(() => run('authSidecarRevokeFamily', prefix, familyId, userId, refuseAccessUntil, at)),
+          (reply) => reply === 1,
         );
         if (revoked !== 1) return false;
         noteEnded(familyId, refuseAccessUntil);
@@ -425,6 +501,11 @@ function parseRotateReply(reply: unknown): RotateResult {
   if (outcome === 'rejected' && (first === 'unknown' || first === 'expired' || first === 'revoked'))
     return { outcome, reason: first };
   throw new Error(`redis store: unexpected rotate reply ${JSON.stringify(reply)}`);
+}
+
+/** What a writer waiting for its own event waits for: see `echoOf`. */
+function echoKey(event: StoreEvent): string {
+  return event.type === 'revoked' ? `revoked:${event.id}` : `user:${event.id}`;
 }
 
 function parseEvent(text: string): StoreEvent | undefined {

@@ -3,6 +3,7 @@
  * Deployment would be: what one replica acknowledges, the other enforces.
  */
 import assert from 'node:assert/strict';
+import { Agent, get as httpGet } from 'node:http';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
@@ -25,6 +26,13 @@ const JWT_SECRET = 'e2e-replicas-secret-e2e-replicas-secret-e2e-repl';
 const CONFIG = 'auth-sidecar.yaml';
 /** The issue's bound for a revocation to reach every replica. */
 const PROPAGATION_BOUND_MS = 1000;
+/** The revocation window measured by sending this many requests to B at once after a logout on A. */
+const WINDOW_REQUESTS = 60;
+const WINDOW_RUNS = 10;
+/** Concurrent clients that keep B busy while A answers the logout. */
+const WINDOW_CLIENTS = 16;
+/** At most this many of them may still be forwarded in any run (README: Running more than one replica). */
+const WINDOW_BOUND = 5;
 /** Safety net so a hung child fails the test instead of the run; not a timing assertion. */
 const SAFETY = { timeout: 60_000 };
 
@@ -58,6 +66,17 @@ async function refusedWithinBound(
 
 function assertRefreshRefused(response: request.Response): void {
   assertRefused(response, 401, 'invalid_refresh_token');
+}
+
+/** A GET on one of `agent`'s open connections; resolves with the status. */
+function getOn(agent: Agent, base: string, path: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${base}${path}`, { agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+  });
 }
 
 async function statusOf(url: string): Promise<number> {
@@ -169,6 +188,44 @@ describe('two sidecar processes on one Redis', { skip: redisSkipReason }, () => 
         ),
       );
       assertRefreshRefused(await postJson(b.url, '/auth/refresh', { refreshToken: session.refreshToken }));
+    },
+  );
+
+  it(
+    `forwards at most ${WINDOW_BOUND} of the first ${WINDOW_REQUESTS} requests sent to B after A answered a logout, with B under load (over ${WINDOW_RUNS} runs)`,
+    SAFETY,
+    async (t) => {
+      await register(a.url, 'wendy');
+      const agent = new Agent({ keepAlive: true, maxSockets: WINDOW_CLIENTS });
+      t.after(() => agent.destroy());
+      const forwarded: number[] = [];
+      for (let run = 0; run < WINDOW_RUNS; run++) {
+        const session = await login(a.url, 'wendy');
+        const path = `/api/window-${run}`;
+        // Clients that keep B busy with the session's token, before, during and after the logout.
+        let answeredAt = Infinity;
+        const after: number[] = [];
+        const clients = Array.from({ length: WINDOW_CLIENTS }, async () => {
+          while (after.length < WINDOW_REQUESTS) {
+            const sentAt = performance.now();
+            const status = await getOn(agent, b.url, path, session.accessToken);
+            if (sentAt > answeredAt && after.length < WINDOW_REQUESTS) after.push(status);
+          }
+        });
+        await delay(50);
+        await postJson(a.url, '/auth/logout', {}, session.accessToken).expect(204);
+        answeredAt = performance.now();
+        await Promise.all(clients);
+        assert.ok(
+          after.every((status) => status === 200 || status === 401),
+          after.join(' '),
+        );
+        forwarded.push(after.filter((status) => status === 200).length);
+      }
+      t.diagnostic(
+        `forwarded of the first ${WINDOW_REQUESTS} after the logout, per run: ${forwarded.join(', ')}`,
+      );
+      assert.ok(Math.max(...forwarded) <= WINDOW_BOUND, `forwarded: ${forwarded.join(', ')}`);
     },
   );
 
