@@ -1,0 +1,76 @@
+/**
+ * A real Caddy (Debian's package) in front of a sidecar's GET /auth/verify, configured with
+ * README's Caddyfile snippet: installed when missing and the tests run as root.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { findFreePort, REPO_ROOT } from './cli-process.js';
+
+const CADDY_CANDIDATES = ['/usr/bin/caddy', '/usr/local/bin/caddy'];
+
+/** Caddy's path; installs Debian's caddy when it is missing and this runs as root. */
+export function findOrInstallCaddy(): string | undefined {
+  const found = () => CADDY_CANDIDATES.find((path) => existsSync(path));
+  if (found()) return found();
+  if (process.getuid?.() !== 0) return undefined;
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', 'caddy'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    }).status;
+  if (install() !== 0) {
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
+    install();
+  }
+  return found();
+}
+
+/** README's Caddyfile snippet (Forward-auth), pointed at a real sidecar and backend. */
+export async function readmeCaddySnippet(sidecarUrl: string, upstreamUrl: string): Promise<string> {
+  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Forward-auth'));
+  const snippet = /```caddyfile\n([\s\S]*?)```/.exec(section)?.[1];
+  if (snippet === undefined) throw new Error('README.md has no Caddyfile snippet under Forward-auth');
+  return snippet
+    .replaceAll('auth-sidecar:8080', new URL(sidecarUrl).host)
+    .replaceAll('backend:3000', new URL(upstreamUrl).host);
+}
+
+export interface RunningCaddy {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Caddy on 127.0.0.1 with one site made of `directives`; resolves once it answers. */
+export async function startCaddy(caddyPath: string, directives: string): Promise<RunningCaddy> {
+  const dir = await mkdtemp(join(tmpdir(), 'auth-sidecar-caddy-'));
+  const port = await findFreePort();
+  const url = `http://127.0.0.1:${port}`;
+  const caddyfile = join(dir, 'Caddyfile');
+  await writeFile(
+    caddyfile,
+    `{\n  admin off\n  auto_https off\n}\nhttp://127.0.0.1:${port} {\n${directives}\n}\n`,
+  );
+  const caddy: ChildProcess = spawn(caddyPath, ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
+    stdio: 'ignore',
+    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+  });
+  const stop = async () => {
+    caddy.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const up = await fetch(`${url}/public/ping`).then(
+      (response) => response.arrayBuffer().then(() => true),
+      () => false,
+    );
+    if (up) return { url, stop };
+    await delay(25);
+  }
+  await stop();
+  throw new Error('caddy did not start');
+}
