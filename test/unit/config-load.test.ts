@@ -38,6 +38,7 @@ const DEFAULT_CONFIG = {
     accessTtl: 15 * 60_000,
     refreshTtl: 7 * 86_400_000,
     leeway: 30_000,
+    maxSessions: 50,
     cacheSize: 10_000,
   },
   passwords: { bcryptCost: 12, minLength: 8, workers: 2, queue: 64, queuePerClient: 8 },
@@ -57,6 +58,7 @@ const DEFAULT_CONFIG = {
   limits: {
     login: { perUsername: 5, perIp: 50, window: 15 * 60_000 },
     register: { perIp: 10, window: 3_600_000 },
+    refresh: { perSession: 10, perUser: 60, window: 60_000 },
     passwordChange: { perUser: 5, window: 15 * 60_000 },
     passwordChecks: { perClient: 300, perUser: 30, window: 15 * 60_000 },
     proxy: { perClient: 64, bodyTimeout: 10_000, bodyMinRate: 1024, sendTimeout: 30_000 },
@@ -101,6 +103,7 @@ describe('loadConfig', () => {
           accessTtl: 15 * 60_000,
           refreshTtl: 7 * 86_400_000,
           leeway: 500,
+          maxSessions: 50,
           cacheSize: 500,
         },
         passwords: { bcryptCost: 10, minLength: 10, workers: 1, queue: 8, queuePerClient: 8 },
@@ -129,6 +132,7 @@ describe('loadConfig', () => {
         limits: {
           login: { perUsername: 3, perIp: 20, window: 10 * 60_000 },
           register: { perIp: 4, window: 2 * 3_600_000 },
+          refresh: { perSession: 10, perUser: 60, window: 60_000 },
           passwordChange: { perUser: 5, window: 15 * 60_000 },
           passwordChecks: { perClient: 300, perUser: 30, window: 15 * 60_000 },
           proxy: { perClient: 64, bodyTimeout: 10_000, bodyMinRate: 1024, sendTimeout: 30_000 },
