@@ -155,8 +155,9 @@ export function operations(identity: Config['identity']): readonly Operation[] {
       tag: 'session',
       summary: 'End a session',
       description:
-        'The access token presented is refused from now on; the refresh token, when given and the ' +
-        "caller's, stops working with its family.",
+        'The session of the access token presented ends: it, the access tokens of earlier refreshes ' +
+        "and its refresh token are refused from now on; the refresh token, when given and the caller's, " +
+        'ends its session too.',
       auth: 'bearer',
       body: { schema: logoutBody, required: false },
       answers: [{ status: 204, description: 'Logged out.' }],
