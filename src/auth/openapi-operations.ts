@@ -142,11 +142,12 @@ export function operations(identity: Config['identity']): readonly Operation[] {
       summary: 'Exchange a refresh token for a new pair',
       description:
         'The token presented stops working. Presenting one that was already exchanged ends its whole ' +
-        'family, since one of its two holders is not who they claim.',
+        'session, every access token of it included, since one of its two holders is not who they ' +
+        'claim. Metered per session and per user (429, the session left as it was).',
       auth: 'none',
       body: { schema: refreshBody, required: true },
       answers: [tokens(200, 'A new access and refresh token.')],
-      problems: [...JSON_BODY_PROBLEMS, 'invalid_refresh_token'],
+      problems: [...JSON_BODY_PROBLEMS, 'invalid_refresh_token', 'too_many_requests'],
     },
     {
       method: 'post',
