@@ -540,9 +540,12 @@ describe('resource exhaustion: slow clients and the backend connections', () => 
     });
 
     it('that the backend never answers are closed after upstream.timeout and give their connection back', async () => {
+      // The previous test's upgrades give their connections back at their own upstream.timeout.
+      await waitFor(async () => (await poolInUse(sidecar)) === 0, 'the earlier upgrades given back');
       const client = openClient(sidecar.url, '127.0.0.6', upgradeHead('/public/ws-silent'));
       clients.push(client);
-      await waitFor(async () => (await poolInUse(sidecar)) === 1, 'the upgrade holds a connection');
+      // Seen by the backend: it held a connection (for upstream.timeout, too short to poll for).
+      await waitFor(() => backend.upgrades.includes('/public/ws-silent'), 'the upgrade forwarded');
       await Promise.race([
         client.closed,
         delay(GIVE_UP_MS).then(() => assert.fail('pending upgrade left open')),
