@@ -104,11 +104,13 @@ for (const driver of ['lowdb', 'redis'] as const) {
       it(
         'a WebSocket opened with A1 closes at its next recheck once the session is logged out with A2',
         { timeout: 15_000 },
-        async () => {
+        async (t) => {
           const { first, second } = await loginAndRefresh(wsSidecar);
           const wsUrl = `${wsSidecar.url.replace('http:', 'ws:')}/api/chat`;
           const socket = await connect(wsUrl, { Authorization: `Bearer ${first.accessToken}` });
           assert.ok(socket instanceof WebSocket, `refused with ${typeof socket === 'number' ? socket : '?'}`);
+          // A socket left open by a failure would hold the sidecar's shutdown, and the run, for ever.
+          t.after(() => socket.terminate());
           const upstreamClosed = sockets.nextClose();
           const closed = once(socket, 'close');
           await postJson(
