@@ -174,11 +174,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, client: string): ProblemError | undefined => {
-    if (!clients.take(client)) return clientBusyProblem();
-    // Node has answered 100 Continue already; passed on, the field would also make
-    // http-proxy-middleware skip the proxyReq event, and with it the timers set there.
-    if (req.headers.expect !== undefined) delete req.headers.expect;
+  /**
+   * Starts one exchange of `client`, whose place is already taken: sends it at once or when a
+   * backend connection comes free, and gives both back when `onEnd` says the exchange is over.
+   */
+  const begin = (
+    req: IncomingMessage,
+    client: string,
+    onEnd: (release: () => void) => void,
+    send: () => void,
+    timedOut: () => void,
+  ): void => {
     const exchange: Exchange = {
       waiter: undefined,
       left: false,
@@ -187,20 +193,31 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       stopSend: undefined,
     };
     exchanges.set(req, exchange);
-    // The backend connection is given back with the response: by then the backend's answer was read
-    // whole (or the exchange abandoned, and the backend request with it). 'close' comes once.
-    res.on('close', () => {
+    onEnd(() => {
       exchange.stopBody?.();
       exchange.stopSend?.();
       leave(exchange);
       clients.give(client);
     });
-    // http-proxy-middleware already reported a failure through on.error; its promise only repeats it.
-    const send = () => void proxy(req, res, () => undefined).catch(() => undefined);
     if (pool.tryHold()) send();
-    else {
-      exchange.waiter = pool.wait(send, () => options.onError(queueTimeout(limits.queueTimeoutMs), req, res));
-    }
+    else exchange.waiter = pool.wait(send, timedOut);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, client: string): ProblemError | undefined => {
+    if (!clients.take(client)) return clientBusyProblem();
+    // Node has answered 100 Continue already; passed on, the field would also make
+    // http-proxy-middleware skip the proxyReq event, and with it the timers set there.
+    if (req.headers.expect !== undefined) delete req.headers.expect;
+    begin(
+      req,
+      client,
+      // The backend connection is given back with the response: by then the backend's answer was
+      // read whole (or the exchange abandoned, and the backend request with it). 'close' comes once.
+      (release) => res.on('close', release),
+      // http-proxy-middleware already reported a failure through on.error; its promise only repeats it.
+      () => void proxy(req, res, () => undefined).catch(() => undefined),
+      () => options.onError(queueTimeout(limits.queueTimeoutMs), req, res),
+    );
     return undefined;
   };
 
@@ -211,23 +228,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     client: string,
   ): ProblemError | undefined => {
     if (!clients.take(client)) return clientBusyProblem();
-    const exchange: Exchange = {
-      waiter: undefined,
-      left: false,
-      forwardedAt: 0,
-      stopBody: undefined,
-      stopSend: undefined,
-    };
-    exchanges.set(req, exchange);
-    socket.once('close', () => {
-      leave(exchange);
-      clients.give(client);
-    });
-    const send = () => proxy.upgrade(req, socket, head);
-    if (pool.tryHold()) send();
-    else {
-      exchange.waiter = pool.wait(send, () => failUpgrade(queueTimeout(limits.queueTimeoutMs), req, socket));
-    }
+    begin(
+      req,
+      client,
+      (release) => socket.once('close', release),
+      () => proxy.upgrade(req, socket, head),
+      () => failUpgrade(queueTimeout(limits.queueTimeoutMs), req, socket),
+    );
     return undefined;
   };
 

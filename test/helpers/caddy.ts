@@ -2,40 +2,24 @@
  * A real Caddy (Debian's package) in front of a sidecar's GET /auth/verify, configured with
  * README's Caddyfile snippet: installed when missing and the tests run as root.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { findFreePort, REPO_ROOT } from './cli-process.js';
+import { findFreePort } from './cli-process.js';
+import { findOrInstallProgram, readmeForwardAuthSnippet } from './system-package.js';
 
 const CADDY_CANDIDATES = ['/usr/bin/caddy', '/usr/local/bin/caddy'];
 
 /** Caddy's path; installs Debian's caddy when it is missing and this runs as root. */
 export function findOrInstallCaddy(): string | undefined {
-  const found = () => CADDY_CANDIDATES.find((path) => existsSync(path));
-  if (found()) return found();
-  if (process.getuid?.() !== 0) return undefined;
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-qq', 'caddy'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    }).status;
-  if (install() !== 0) {
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
-    install();
-  }
-  return found();
+  return findOrInstallProgram('caddy', CADDY_CANDIDATES);
 }
 
 /** README's Caddyfile snippet (Forward-auth), pointed at a real sidecar and backend. */
 export async function readmeCaddySnippet(sidecarUrl: string, upstreamUrl: string): Promise<string> {
-  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Forward-auth'));
-  const snippet = /```caddyfile\n([\s\S]*?)```/.exec(section)?.[1];
-  if (snippet === undefined) throw new Error('README.md has no Caddyfile snippet under Forward-auth');
-  return snippet
+  return (await readmeForwardAuthSnippet('caddyfile'))
     .replaceAll('auth-sidecar:8080', new URL(sidecarUrl).host)
     .replaceAll('backend:3000', new URL(upstreamUrl).host);
 }

@@ -2,43 +2,26 @@
  * A real nginx (Debian's nginx-light) in front of a sidecar's GET /auth/verify, for forward-auth
  * tests: installed when missing and the tests run as root, started in a folder of its own.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { findFreePort, REPO_ROOT } from './cli-process.js';
+import { findFreePort } from './cli-process.js';
+import { findOrInstallProgram, readmeForwardAuthSnippet } from './system-package.js';
 
 const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx'];
 
 /** nginx's path; installs Debian's nginx-light when it is missing and this runs as root. */
 export function findOrInstallNginx(): string | undefined {
-  const found = () => NGINX_CANDIDATES.find((path) => existsSync(path));
-  if (found()) return found();
-  if (process.getuid?.() !== 0) return undefined;
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-qq', 'nginx-light'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    }).status;
-  if (install() !== 0) {
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
-    install();
-  }
-  return found();
+  return findOrInstallProgram('nginx-light', NGINX_CANDIDATES);
 }
 
-/**
- * The `location` blocks of README's nginx snippet (Forward-auth), pointed at a real sidecar and
- * backend: what a reader copies is what the tests run.
- */
+/** The `location` blocks of README's nginx snippet (Forward-auth), pointed at a real sidecar and backend. */
 export async function readmeNginxLocations(sidecarUrl: string, upstreamUrl: string): Promise<string> {
-  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Forward-auth'));
-  const snippet = /```nginx\n([\s\S]*?)```/.exec(section)?.[1];
-  if (snippet === undefined) throw new Error('README.md has no nginx snippet under Forward-auth');
-  return snippet.replaceAll('http://127.0.0.1:8080', sidecarUrl).replaceAll('http://backend', upstreamUrl);
+  return (await readmeForwardAuthSnippet('nginx'))
+    .replaceAll('http://127.0.0.1:8080', sidecarUrl)
+    .replaceAll('http://backend', upstreamUrl);
 }
 
 export interface RunningNginx {
