@@ -4,9 +4,9 @@
 import type passport from 'passport';
 import { createBcryptPool } from './auth/bcrypt-pool.js';
 import { createPassport } from './auth/passport.js';
-import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
+import { createPasswordHasher, type PasswordHasher } from './auth/password-hasher.js';
 import { createAuthLimiters, type AuthLimiters } from './auth/rate-limits.js';
-import { createSessionGuard, createSessionVerifier } from './auth/session-guard.js';
+import { createSessionGuard, createSessionVerifier } from './tokens/session-guard.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createProxyTrust, type ProxyTrust } from './http/proxy-trust.js';

@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import { ProblemError } from '../errors.js';
-import type { BcryptEngine } from './passwords.js';
+import type { BcryptEngine } from './password-hasher.js';
 import type { BcryptTask } from './bcrypt-worker.js';
 
 export interface BcryptPoolOptions {

@@ -7,7 +7,7 @@ import { authenticateWith } from './authenticate-with.js';
 import type { AuthContext } from './deps.js';
 import { countLoginAttempt } from './login-attempt.js';
 import { loginBody, parseBody } from './schemas.js';
-import { sendTokens, startSession } from './session.js';
+import { sendTokens, startSession } from './token-response.js';
 import { normalizeUsername, usernameKeyOf } from './username.js';
 
 /**

@@ -4,7 +4,7 @@ import { auditRequest } from './audit-request.js';
 import type { AuthContext } from './deps.js';
 import { requireCaller } from './require-caller.js';
 import { logoutBody, parseBody } from './schemas.js';
-import { sessionEnding } from './session.js';
+import { sessionEnding } from './token-response.js';
 
 /**
  * POST /auth/logout {refreshToken?} with Bearer → 204. The session of the access token presented

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { AuthContext } from './deps.js';
 import { requireCaller } from './require-caller.js';
-import { publicUser } from './session.js';
+import { publicUser } from './token-response.js';
 
 /** GET /auth/me → 200 {id, username, roles}. */
 export function createMeHandler(deps: AuthContext): RequestHandler {

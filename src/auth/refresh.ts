@@ -4,7 +4,7 @@ import { nextRefreshToken, parseRefreshToken } from '../tokens/refresh-token.js'
 import { auditRequest } from './audit-request.js';
 import type { AuthContext } from './deps.js';
 import { parseBody, refreshBody } from './schemas.js';
-import { sendTokens, sessionEnding, tokenResponse } from './session.js';
+import { sendTokens, sessionEnding, tokenResponse } from './token-response.js';
 
 /**
  * POST /auth/refresh {refreshToken} → 200 with a new pair; the token presented stops working.

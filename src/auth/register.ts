@@ -4,9 +4,9 @@ import { auditRequest } from './audit-request.js';
 import { clientKey } from './client-ip.js';
 import type { AuthContext } from './deps.js';
 import { countAttempts } from './login-attempt.js';
-import { findPasswordProblem } from './passwords.js';
+import { findPasswordProblem } from './password-hasher.js';
 import { parseBody, registerBody } from './schemas.js';
-import { sendTokens, startSession } from './session.js';
+import { sendTokens, startSession } from './token-response.js';
 import { normalizeUsername } from './username.js';
 
 /** POST /auth/register {username, password, email?} → 201 with tokens. */

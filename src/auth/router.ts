@@ -1,7 +1,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { ProblemError } from '../errors.js';
 import { createReadiness, liveness, type ReadinessCheck } from '../http/health.js';
-import { sendProblem } from '../http/problem.js';
+import { asProblem, sendProblem } from '../http/problem.js';
 import { requestContext } from '../http/request-context.js';
 import { packageVersion } from '../runtime.js';
 import type { AuthContext } from './deps.js';
@@ -9,7 +9,7 @@ import { createLoginHandler } from './login.js';
 import { createLogoutHandler } from './logout.js';
 import { createMeHandler } from './me.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { createPasswordChangeHandler } from './password.js';
+import { createPasswordChangeHandler } from './password-change.js';
 import { createRefreshHandler } from './refresh.js';
 import { createRegisterHandler } from './register.js';
 import { createDeleteUserHandler, createListUsersHandler, createUpdateUserHandler } from './users.js';
@@ -94,7 +94,7 @@ const notFound: RequestHandler = (_req, _res, next) => {
 function createProblemHandler(deps: AuthContext): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const reqId = requestContext(req)?.id;
-    if (!(err instanceof ProblemError) && !isClientError(err)) {
+    if (!(asProblem(err) instanceof ProblemError) && !isClientError(err)) {
       deps.logger.error({ err, reqId }, 'auth endpoint failed');
     }
     sendProblem(res, err, reqId);

@@ -1,7 +1,8 @@
 import { formatConfigProblem } from '../config/config-error.js';
 import type { LoadedConfig } from '../config/load.js';
-import { findUnheldRoles } from '../pipeline/rule-lint.js';
-import { readLowdbSnapshot, StoreOpenError } from '../store/lowdb-store.js';
+import { findUnheldRoles } from '../config/rule-lint.js';
+import { StoreOpenError } from '../store/errors.js';
+import { readLowdbSnapshot } from '../store/lowdb-store.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { loadCommandConfig } from './report-config-error.js';
 

@@ -5,7 +5,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { METHOD_TOKEN, normalizeMethod, type RuleConfig } from '../config/schema.js';
 import type { Decision } from '../pipeline/decide.js';
-import { decideAs, type PolicyRequest } from '../pipeline/policy.js';
+import { decideAs, type PolicyRequest } from '../pipeline/policy-tests.js';
 import { compileRules } from '../pipeline/rules.js';
 import { invalidRoleOption } from './role-option.js';
 import { EXIT, writeLine, type CliIo } from './io.js';

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { StoreOpenError } from '../store/lowdb-store.js';
+import { StoreOpenError } from '../store/errors.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
 /** Prints a start-up error a user can act on and returns its exit code; rethrows anything else. */

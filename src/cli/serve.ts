@@ -2,7 +2,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createConfigReloader } from '../config/reload.js';
 import { buildDeps } from '../deps.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { policyFailures, runPolicyTests } from '../pipeline/policy.js';
+import { policyFailures, runPolicyTests } from '../pipeline/policy-tests.js';
 import { compileRules } from '../pipeline/rules.js';
 import { isSupportedNode, MIN_NODE } from '../runtime.js';
 import { startServer } from '../server.js';

@@ -1,4 +1,5 @@
-import { readLowdbSnapshot, StoreOpenError } from '../store/lowdb-store.js';
+import { StoreOpenError } from '../store/errors.js';
+import { readLowdbSnapshot } from '../store/lowdb-store.js';
 import { importIntoRedis, type ImportCounts } from '../store/redis-import.js';
 import { redactedUrl } from '../store/redis-store.js';
 import { EXIT, writeLine, type CliIo } from './io.js';

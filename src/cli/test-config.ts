@@ -1,4 +1,4 @@
-import { describeMismatch, describePolicyTest, runPolicyTests } from '../pipeline/policy.js';
+import { describeMismatch, describePolicyTest, runPolicyTests } from '../pipeline/policy-tests.js';
 import { compileRules } from '../pipeline/rules.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { loadCommandConfig } from './report-config-error.js';

@@ -1,5 +1,5 @@
 import { text } from 'node:stream/consumers';
-import { createPasswordHasher, findPasswordProblem, inlineBcrypt } from '../auth/passwords.js';
+import { createPasswordHasher, findPasswordProblem, inlineBcrypt } from '../auth/password-hasher.js';
 import { normalizeUsername } from '../auth/username.js';
 import { openStore } from '../store/open-store.js';
 import { invalidRoleOption } from './role-option.js';

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { lintRules } from '../pipeline/rule-lint.js';
+import { lintRules } from './rule-lint.js';
 import { ConfigError, formatConfigProblem, type ConfigProblem } from './config-error.js';
 import { formatPath, locateLine } from './locate.js';
 import { configSchema, type Config } from './schema.js';

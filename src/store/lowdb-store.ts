@@ -4,6 +4,7 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
+import { StoreOpenError } from './errors.js';
 import type {
   CreateUserResult,
   NewUser,
@@ -33,19 +34,6 @@ interface LegacyStoreFile {
   users: UserRecord[];
   refreshTokens: unknown[];
   revokedAccessTokens?: RevokedAccessToken[];
-}
-
-/** The file could not be used as a store; start-up stops with this message. */
-export class StoreOpenError extends Error {
-  constructor(
-    path: string,
-    /** The message without the path. */
-    readonly reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(`${path}: ${reason}`, options);
-    this.name = 'StoreOpenError';
-  }
 }
 
 export interface LowdbStoreOptions {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ProblemError } from '../errors.js';
-import { StoreOpenError } from './lowdb-store.js';
+import { StoreOpenError, StoreUnavailableError } from './errors.js';
 import { createRedisClient, defineScripts } from './redis-client.js';
 import { REDIS_SCRIPTS } from './redis-scripts.js';
 import type { CreateUserResult, RotateResult, Store, UserRecord } from './types.js';
@@ -53,7 +52,7 @@ const HEARTBEAT_INTERVAL_MS = 1000;
  * by the change events every script publishes, and reloaded whole after any reconnection of the
  * subscriber (events sent while it was away are lost).
  *
- * During an outage commands fail at once with a `store_unavailable` problem (503, Retry-After) and
+ * During an outage commands fail at once with a `StoreUnavailableError` (503 with Retry-After) and
  * `isReady()` is false; in-flight commands are never resent, since a resent rotation would look
  * like a replay and revoke the family.
  */
@@ -280,16 +279,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   }
   wasReady = true;
 
-  /** Runs a store command; a connection problem becomes a 503 the client may retry. */
+  /** Runs a store command; a connection problem becomes a `StoreUnavailableError` (the HTTP layer answers 503). */
   async function call<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
       if (isUnavailable(err)) {
-        throw new ProblemError('store_unavailable', 'The store is unavailable; try again shortly.', {
-          headers: { 'Retry-After': '1' },
-          cause: err,
-        });
+        throw new StoreUnavailableError('The store is unavailable; try again shortly.', { cause: err });
       }
       throw err;
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findPasswordProblem, MAX_PASSWORD_BYTES } from '../../src/auth/passwords.js';
+import { findPasswordProblem, MAX_PASSWORD_BYTES } from '../../src/auth/password-hasher.js';
 import { normalizeUsername } from '../../src/auth/username.js';
 
 describe('username policy', () => {

@@ -9,7 +9,7 @@ import {
   outcomeOf,
   policyFailures,
   runPolicyTests,
-} from '../../src/pipeline/policy.js';
+} from '../../src/pipeline/policy-tests.js';
 import { compileRules } from '../../src/pipeline/rules.js';
 
 const RULES = [

@@ -11,7 +11,7 @@ import {
   lintRules,
   overlapExample,
   type RuleFinding,
-} from '../../src/pipeline/rule-lint.js';
+} from '../../src/config/rule-lint.js';
 import { globToRegExp } from '../../src/pipeline/rules.js';
 import { TEST_RULES } from '../helpers/sidecar.js';
 

@@ -4,7 +4,7 @@ import { auditRequest } from './audit-request.js';
 import { clientKey } from './client-ip.js';
 import type { AuthContext } from './deps.js';
 import { countAttempts } from './login-attempt.js';
-import { findPasswordProblem } from './passwords.js';
+import { findPasswordProblem } from './password-hasher.js';
 import { requireCaller } from './require-caller.js';
 import { parseBody, passwordChangeBody } from './schemas.js';
 

@@ -4,8 +4,8 @@
  * rule may be one (a warning).
  */
 import { METHODS } from 'node:http';
-import type { Config, RuleConfig } from '../config/schema.js';
-import { canonicalGlob } from './canonical-path.js';
+import type { Config, RuleConfig } from './schema.js';
+import { canonicalGlob } from '../pipeline/canonical-path.js';
 
 /** One thing found about one rule; `index` is the rule the finding is reported at. */
 export interface RuleFinding {
