@@ -270,7 +270,14 @@ export function operations(identity: Config['identity']): readonly Operation[] {
           },
         },
       ],
-      problems: ['invalid_request', 'invalid_path', 'unauthenticated', 'invalid_token', 'forbidden'],
+      problems: [
+        'invalid_request',
+        'invalid_path',
+        'unauthenticated',
+        'invalid_token',
+        'forbidden',
+        'method_not_allowed',
+      ],
     },
     {
       method: 'get',

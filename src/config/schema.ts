@@ -425,6 +425,18 @@ export const configSchema = z
           .describe(
             'Match rule paths ignoring case, for backends that do (IIS and friends): /ADMIN is then /admin.',
           ),
+        allowEncodedPercent: z
+          .boolean({ error: 'expected true or false' })
+          .default(false)
+          .describe(
+            'Let through paths holding %25 before two hex digits (/a%252e), for backends that serve a literal % in paths. Off: refused with 400, since a backend that decodes twice reads /public/%252e%252e/admin as /admin.',
+          ),
+        allowNonNfkcPaths: z
+          .boolean({ error: 'expected true or false' })
+          .default(false)
+          .describe(
+            'Let through paths that Unicode NFKC normalization would change (fullwidth ．, ／, ａ). Off: refused with 400, since a backend that normalizes reads /ａdmin as /admin.',
+          ),
       })
       .prefault({})
       .describe('How request paths are matched against rules.'),

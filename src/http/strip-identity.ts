@@ -16,22 +16,41 @@ const ALWAYS_STRIPPED = [
   'x-rewrite-url',
 ];
 
-/** Kept only when they come from a trusted hop (`trustProxy`), which the sidecar then appends to. */
+/**
+ * Other spellings of the scheme, and the original path as other proxies pass it on: backends build
+ * links and decisions from them, and no hop in front of the sidecar is believed on them.
+ */
+const PROXY_CLAIMS = ['x-url-scheme', 'front-end-https', 'x-envoy-original-path', 'x-original-path'];
+
+/**
+ * Kept only when they come from a trusted hop (`trustProxy`), which the sidecar then appends to.
+ * Every other `X-Forwarded-*` (`-Prefix`, `-Uri`, `-Path`, `-Server`, `-Ssl`, `-Scheme`, …) is
+ * removed from every request, trusted hop or not: a prefix or path the rules never saw would let
+ * a backend build links to, or decide on, another resource than the one that was allowed.
+ */
 const FORWARDED_BY_PROXIES = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'];
+
+const FORWARDED_PREFIX = 'x-forwarded-';
 
 export type HeaderStripper = (headers: IncomingHttpHeaders, peerTrusted: boolean) => void;
 
 /**
  * Builds the stage that removes what a client may not claim. Names are compared the way CGI, PHP
  * and Python servers fold them (any case, `_` for `-`), so `X_User` is stripped like `X-User`.
+ * Per header: one fold, one Set lookup and, for `x-forwarded-*` names, one more.
  */
 export function createHeaderStripper(identityHeaders: readonly string[]): HeaderStripper {
-  const always = new Set([...identityHeaders, ...ALWAYS_STRIPPED].map(foldHeaderName));
-  const untrusted = new Set([...always, ...FORWARDED_BY_PROXIES.map(foldHeaderName)]);
+  const always = new Set([...identityHeaders, ...ALWAYS_STRIPPED, ...PROXY_CLAIMS].map(foldHeaderName));
+  const trustedForwarded = new Set(FORWARDED_BY_PROXIES);
   return (headers, peerTrusted) => {
-    const forbidden = peerTrusted ? always : untrusted;
     for (const name in headers) {
-      if (forbidden.has(foldHeaderName(name))) delete headers[name];
+      const folded = foldHeaderName(name);
+      if (
+        always.has(folded) ||
+        (folded.startsWith(FORWARDED_PREFIX) && !(peerTrusted && trustedForwarded.has(folded)))
+      ) {
+        delete headers[name];
+      }
     }
   };
 }

@@ -20,6 +20,10 @@ export type PathRejection =
   | 'path_parameter'
   | 'invalid_utf8'
   | 'above_root'
+  /** `%25` before two hex digits: a backend that decodes twice reads another path. */
+  | 'double_encoding'
+  /** Characters that NFKC normalization turns into others (`．．`, `／`, `ａ`). */
+  | 'not_nfkc'
   /** A `_method` query parameter (see method-override.ts); not a path problem, but as ambiguous. */
   | 'method_override';
 
@@ -187,6 +191,50 @@ function resolveSegments(path: string): string | undefined {
   const last = segments[segments.length - 1];
   const trailingSlash = output.length > 0 && (last === '' || last === '.' || last === '..');
   return `/${output.join('/')}${trailingSlash ? '/' : ''}`;
+}
+
+/** The spellings `refuseAmbiguousSpelling` lets through, from config's `match` section. */
+export interface PathSpelling {
+  /** `match.allowEncodedPercent`: allow `%25` before two hex digits. */
+  readonly allowEncodedPercent?: boolean;
+  /** `match.allowNonNfkcPaths`: allow paths NFKC normalization would change. */
+  readonly allowNonNfkcPaths?: boolean;
+}
+
+const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
+/** In a canonical path, an escape of an octet above 0x7F (escapes are upper-case there). */
+const NON_ASCII_ESCAPE = /%[89A-F]/;
+const DOUBLE_ENCODING = reject(
+  'double_encoding',
+  'The path holds an encoded "%" before two hex digits, which a backend that decodes twice reads as another path.',
+);
+const NOT_NFKC = reject(
+  'not_nfkc',
+  'The path holds characters that Unicode normalization (NFKC) turns into others, such as fullwidth "．" or "／".',
+);
+
+/**
+ * Refuses a canonical path that a backend could still read as another one: `%25` before two hex
+ * digits (decoded twice, `%252e` is `.`), and characters NFKC folds into others (a backend that
+ * normalizes Unicode reads `／ａdmin` as `/admin`). In a canonical path every `%` starts an
+ * escape, so a path without one, as nearly all are, is checked with that one test.
+ */
+export function refuseAmbiguousSpelling(
+  path: string,
+  allowed: PathSpelling,
+): Extract<CanonicalTarget, { ok: false }> | undefined {
+  if (!path.includes('%')) return undefined;
+  if (allowed.allowEncodedPercent !== true && DOUBLE_ENCODED.test(path)) return DOUBLE_ENCODING;
+  if (allowed.allowNonNfkcPaths !== true && NON_ASCII_ESCAPE.test(path)) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return reject('invalid_utf8', 'The path is not valid UTF-8 once decoded.');
+    }
+    if (decoded !== decoded.normalize('NFKC')) return NOT_NFKC;
+  }
+  return undefined;
 }
 
 function reject(reason: PathRejection, detail: string): Extract<CanonicalTarget, { ok: false }> {

@@ -2,7 +2,12 @@ import { ProblemError } from '../errors.js';
 import type { Identity, TokenRejection } from '../identity.js';
 import { authenticate, type Authentication, type VerifyAccessToken } from './authenticate.js';
 import { authorize } from './authorize.js';
-import { canonicalizeTarget, type CanonicalTarget, type PathRejection } from './canonical-path.js';
+import {
+  canonicalizeTarget,
+  refuseAmbiguousSpelling,
+  type CanonicalTarget,
+  type PathRejection,
+} from './canonical-path.js';
 import type { CompiledRule, RuleRef, RuleSet } from './rules.js';
 
 /** Stable reason ids for a denial; they appear in logs and decision output. */
@@ -13,6 +18,8 @@ export type DenyReason =
   | TokenRejection
   | 'role_missing'
   | 'default_deny'
+  /** TRACE or TRACK: refused for every path, never forwarded. */
+  | 'method_refused'
   /** A shared store that cannot be reached, under `store.unavailable: fail-closed`. */
   | 'store_unavailable';
 
@@ -69,7 +76,10 @@ export interface DeciderDeps {
   readonly verifyAccessToken: VerifyAccessToken;
 }
 
-/** Data in, Decision out: match rule → authenticate → authorize. Never touches a response. */
+/**
+ * Data in, Decision out: refused method → unambiguous path → match rule → authenticate →
+ * authorize. Never touches a response.
+ */
 export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decider {
   function decideCanonical(
     target: CanonicalTarget,
@@ -77,16 +87,10 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
     authorization: string | readonly string[] | undefined,
     options?: DecideOptions,
   ): Decision {
-    if (!target.ok) {
-      return {
-        outcome: 'deny',
-        reason: target.reason,
-        error: new ProblemError(
-          target.reason === 'method_override' ? 'invalid_request' : 'invalid_path',
-          target.detail,
-        ),
-      };
-    }
+    if (isTraceMethod(method)) return { outcome: 'deny', reason: 'method_refused', error: TRACE_REFUSED };
+    if (!target.ok) return pathDenial(target);
+    const ambiguous = refuseAmbiguousSpelling(target.path, rules.spelling);
+    if (ambiguous) return pathDenial(ambiguous);
     const authentication = authenticate(authorization, verifyAccessToken);
     const identity = authentication.kind === 'identified' ? authentication.identity : undefined;
     const rule = rules.match(target.path, method);
@@ -169,6 +173,29 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
 /** Options for a request whose body may name another method. */
 export const MAY_OVERRIDE: DecideOptions = Object.freeze({ mayOverrideMethod: true });
 
+function pathDenial(refusal: Extract<CanonicalTarget, { ok: false }>): Decision {
+  return {
+    outcome: 'deny',
+    reason: refusal.reason,
+    error: new ProblemError(
+      refusal.reason === 'method_override' ? 'invalid_request' : 'invalid_path',
+      refusal.detail,
+    ),
+  };
+}
+
+/**
+ * TRACE echoes the request back, credentials and cookies included (cross-site tracing); TRACK is
+ * IIS's name for it. Methods are case-sensitive, but some backends are not.
+ */
+function isTraceMethod(method: string): boolean {
+  return method.length === 5 && /^TRAC[EK]$/i.test(method);
+}
+
+const TRACE_REFUSED = new ProblemError(
+  'method_not_allowed',
+  'TRACE and TRACK are refused: they would echo the request, credentials included, back to the client.',
+);
 const FORBIDDEN = new ProblemError('forbidden', 'Your roles do not grant access to this path.');
 const FORBIDDEN_FOR_OVERRIDE = new ProblemError(
   'forbidden',

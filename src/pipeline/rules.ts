@@ -1,5 +1,5 @@
 import type { Config, RuleConfig } from '../config/schema.js';
-import { canonicalGlob } from './canonical-path.js';
+import { canonicalGlob, type PathSpelling } from './canonical-path.js';
 
 /** What a rule (or the default) demands of a request. */
 export type Access =
@@ -33,6 +33,8 @@ export interface RuleSet {
    * each in turn meets every rule a request to a path could meet, whatever its method.
    */
   readonly methodsToTry: readonly string[];
+  /** The path spellings `match` allows that are refused by default (see `refuseAmbiguousSpelling`). */
+  readonly spelling: PathSpelling;
   /** The first rule matching path and method, else the default. */
   match(path: string, method: string): CompiledRule;
 }
@@ -56,6 +58,10 @@ export function compileRules(
     rules,
     fallback,
     methodsToTry: [...named, ''],
+    spelling: {
+      allowEncodedPercent: config.match?.allowEncodedPercent ?? false,
+      allowNonNfkcPaths: config.match?.allowNonNfkcPaths ?? false,
+    },
     match(path, method) {
       for (const rule of rules) {
         if ((rule.methods === undefined || rule.methods.has(method)) && rule.pattern.test(path)) return rule;

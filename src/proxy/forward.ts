@@ -138,6 +138,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       proxyReq.once('upgrade', (_res, backendSocket: Socket) => {
         socket.once('close', () => backendSocket.destroy());
       });
+      // Refused (no 101): the answer is relayed to the client, and the backend connection, never
+      // reused, is closed once it ended or once the client went away, whichever comes first.
+      proxyReq.once('response', (backendRes: IncomingMessage) => {
+        if (backendRes.statusCode === 101) return;
+        const close = () => proxyReq.destroy();
+        backendRes.once('end', close);
+        socket.once('close', close);
+      });
     });
     proxyServer.on('error', (err, req, res) => {
       if (req && isServerResponse(res)) options.onError(err, req, res);
@@ -146,15 +154,22 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     });
   };
 
-  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+  const proxyOptions = {
     target: options.target,
-    agent,
     changeOrigin: false,
     xfwd: false,
     ejectPlugins: true,
     plugins: [sidecarEvents],
     // The backend's answer to an upgrade has the same deadline as any answer.
     upgradeTimeout: options.timeoutMs,
+  };
+  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({ ...proxyOptions, agent });
+  // An upgrade attempt gets a connection of its own that no other request ever reuses: a backend
+  // that refuses with a non-101 may have handed the socket to its WebSocket code, which keeps it
+  // open and never parses another request on it. (`agent: false`: a fresh, non-pooled connection.)
+  const upgradeProxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+    ...proxyOptions,
+    agent: false,
   });
 
   const leave = (exchange: Exchange) => {
@@ -232,7 +247,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       req,
       client,
       (release) => socket.once('close', release),
-      () => proxy.upgrade(req, socket, head),
+      () => upgradeProxy.upgrade(req, socket, head),
       () => failUpgrade(queueTimeout(limits.queueTimeoutMs), req, socket),
     );
     return undefined;

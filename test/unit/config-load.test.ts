@@ -53,7 +53,7 @@ const DEFAULT_CONFIG = {
   default: 'deny',
   rules: [],
   tests: [],
-  match: { caseInsensitive: false },
+  match: { caseInsensitive: false, allowEncodedPercent: false, allowNonNfkcPaths: false },
   trustProxy: [],
   limits: {
     login: { perUsername: 5, perIp: 50, window: 15 * 60_000 },
@@ -127,7 +127,7 @@ describe('loadConfig', () => {
           { request: { method: 'GET', target: '/public/x' }, as: { roles: [] }, expect: 'forward' },
           { request: { method: 'DELETE', target: '/other' }, expect: 401 },
         ],
-        match: { caseInsensitive: true },
+        match: { caseInsensitive: true, allowEncodedPercent: true, allowNonNfkcPaths: true },
         trustProxy: ['10.0.0.0/8', '127.0.0.1'],
         limits: {
           login: { perUsername: 3, perIp: 20, window: 10 * 60_000 },

@@ -80,7 +80,7 @@ function assertAllowed(decision: Decision, path: string, identity?: Identity): v
   else assert.deepEqual(decision.identity, identity);
 }
 
-function assertDenied(decision: Decision, status: 400 | 401 | 403, challenge?: string): void {
+function assertDenied(decision: Decision, status: 400 | 401 | 403 | 405, challenge?: string): void {
   assert.equal(decision.outcome, 'deny', JSON.stringify(decision));
   if (decision.outcome !== 'deny') return;
   assert.equal(decision.error.status, status);
@@ -255,11 +255,43 @@ describe('decide', () => {
       ['dot-dot above the root', '/../admin/x'],
       ['a backslash', '/public\\..\\admin'],
       ['an encoded dot-dot', '/public/%2e%2e/admin'],
+      ['a double-encoded dot-dot', '/public/%252e%252e/admin'],
+      ['fullwidth dots that NFKC folds into a dot-dot', '/public/%EF%BC%8E%EF%BC%8E/admin'],
+      ['a fullwidth letter that NFKC folds into ASCII', '/public/%EF%BD%81dmin'],
     ];
     for (const [name, target] of invalid) {
       it(`refuses ${name} with 400 whatever the token (${target})`, () => {
         assertDenied(decide(target), 400);
         assertDenied(decide(target, bearer(ADMIN)), 400);
+      });
+    }
+
+    it('lets the two spellings through when match allows them', () => {
+      const lenient = createDecider({
+        rules: compileRules(
+          configSchema.parse({
+            rules: RULES,
+            match: { allowEncodedPercent: true, allowNonNfkcPaths: true },
+          }),
+        ),
+        verifyAccessToken: (token) => accessTokens.verify(token),
+      });
+      for (const target of ['/public/%252e%252e/admin', '/public/%EF%BC%8E%EF%BC%8E/admin']) {
+        assertAllowed(decide(target, undefined, 'GET', lenient), target);
+      }
+    });
+
+    it('keeps %25 before non-hex and NFKC-stable letters (100%25, ü)', () => {
+      assertAllowed(decide('/public/100%25'), '/public/100%25');
+      assertAllowed(decide('/public/%C3%BC'), '/public/%C3%BC');
+    });
+  });
+
+  describe('TRACE and TRACK', () => {
+    for (const method of ['TRACE', 'TRACK', 'trace']) {
+      it(`refuses ${method} with 405 on a public path, whatever the token`, () => {
+        assertDenied(decide('/public/x', undefined, method), 405);
+        assertDenied(decide('/public/x', bearer(ADMIN), method), 405);
       });
     }
   });
