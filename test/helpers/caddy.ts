@@ -3,12 +3,16 @@
  * README's Caddyfile snippet: installed when missing and the tests run as root.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { findFreePort } from './cli-process.js';
-import { findOrInstallProgram, readmeForwardAuthSnippet } from './system-package.js';
+import {
+  findOrInstallProgram,
+  readmeForwardAuthSnippet,
+  whenAnswering,
+  type RunningFrontProxy,
+} from './system-package.js';
 
 const CADDY_CANDIDATES = ['/usr/bin/caddy', '/usr/local/bin/caddy'];
 
@@ -24,10 +28,7 @@ export async function readmeCaddySnippet(sidecarUrl: string, upstreamUrl: string
     .replaceAll('backend:3000', new URL(upstreamUrl).host);
 }
 
-export interface RunningCaddy {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type RunningCaddy = RunningFrontProxy;
 
 /** Starts Caddy on 127.0.0.1 with one site made of `directives`; resolves once it answers. */
 export async function startCaddy(caddyPath: string, directives: string): Promise<RunningCaddy> {
@@ -43,18 +44,5 @@ export async function startCaddy(caddyPath: string, directives: string): Promise
     stdio: 'ignore',
     env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
   });
-  const stop = async () => {
-    caddy.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
-  };
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const up = await fetch(`${url}/public/ping`).then(
-      (response) => response.arrayBuffer().then(() => true),
-      () => false,
-    );
-    if (up) return { url, stop };
-    await delay(25);
-  }
-  await stop();
-  throw new Error('caddy did not start');
+  return whenAnswering('caddy', caddy, dir, url);
 }

@@ -3,12 +3,16 @@
  * tests: installed when missing and the tests run as root, started in a folder of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { findFreePort } from './cli-process.js';
-import { findOrInstallProgram, readmeForwardAuthSnippet } from './system-package.js';
+import {
+  findOrInstallProgram,
+  readmeForwardAuthSnippet,
+  whenAnswering,
+  type RunningFrontProxy,
+} from './system-package.js';
 
 const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx'];
 
@@ -24,10 +28,7 @@ export async function readmeNginxLocations(sidecarUrl: string, upstreamUrl: stri
     .replaceAll('http://backend', upstreamUrl);
 }
 
-export interface RunningNginx {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type RunningNginx = RunningFrontProxy;
 
 /** Starts nginx on 127.0.0.1 with one server made of `locations`; resolves once it answers. */
 export async function startNginx(nginxPath: string, locations: string): Promise<RunningNginx> {
@@ -63,18 +64,5 @@ ${locations}
     ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')],
     { stdio: 'ignore' },
   );
-  const stop = async () => {
-    nginx.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
-  };
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const up = await fetch(`${url}/public/ping`).then(
-      (response) => response.arrayBuffer().then(() => true),
-      () => false,
-    );
-    if (up) return { url, stop };
-    await delay(25);
-  }
-  await stop();
-  throw new Error('nginx did not start');
+  return whenAnswering('nginx', nginx, dir, url);
 }

@@ -1,8 +1,9 @@
 /** Programs the tests run for real (nginx, Caddy): Debian's packages, installed when missing. */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { REPO_ROOT } from './cli-process.js';
 
 /**
@@ -32,4 +33,36 @@ export async function readmeForwardAuthSnippet(fence: string): Promise<string> {
   const snippet = new RegExp('```' + fence + '\\n([\\s\\S]*?)```').exec(section)?.[1];
   if (snippet === undefined) throw new Error(`README.md has no ${fence} snippet under Forward-auth`);
   return snippet;
+}
+
+/** A front proxy the tests started: where it listens, and how to stop it and remove its folder. */
+export interface RunningFrontProxy {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Waits until the proxy `child` (configured in `dir`) answers GET /public/ping at `url`; stops it
+ * and removes `dir` if it never does.
+ */
+export async function whenAnswering(
+  name: string,
+  child: ChildProcess,
+  dir: string,
+  url: string,
+): Promise<RunningFrontProxy> {
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const up = await fetch(`${url}/public/ping`).then(
+      (response) => response.arrayBuffer().then(() => true),
+      () => false,
+    );
+    if (up) return { url, stop };
+    await delay(25);
+  }
+  await stop();
+  throw new Error(`${name} did not start`);
 }
