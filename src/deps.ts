@@ -2,10 +2,10 @@
  * The composition root: every long-lived object is made here, once, from the loaded config.
  */
 import type passport from 'passport';
-import { createBcryptPool } from './auth/bcrypt-pool.js';
-import { createPassport } from './auth/passport.js';
-import { createPasswordHasher, type PasswordHasher } from './auth/password-hasher.js';
-import { createAuthLimiters, type AuthLimiters } from './auth/rate-limits.js';
+import { createBcryptPool } from './auth/passwords/bcrypt-pool.js';
+import { createPassport } from './auth/endpoints/passport.js';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords/password-hasher.js';
+import { createAuthLimiters, type AuthLimiters } from './auth/endpoints/rate-limits.js';
 import { createSessionGuard, createSessionVerifier } from './tokens/session-guard.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';

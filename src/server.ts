@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createApp } from './app.js';
+import { createFrontDoor } from './front/front-door.js';
 import { MAX_REQUEST_HEADERS } from './http/header-limit.js';
 import type { Deps } from './deps.js';
 import { ProblemError } from './errors.js';
@@ -33,13 +33,13 @@ export interface ServerOptions {
 
 export async function startServer(deps: Deps, options: ServerOptions): Promise<RunningServer> {
   let stopping = false;
-  const app = createApp(deps, () => {
+  const frontDoor = createFrontDoor(deps, () => {
     if (stopping) return 'shutting_down';
     return deps.store.isReady() || deps.storeOutage.staysReady() ? undefined : 'store_unavailable';
   });
-  const server = createServer({ requireHostHeader: true }, app.handleRequest);
+  const server = createServer({ requireHostHeader: true }, frontDoor.handleRequest);
   server.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
-  server.on('upgrade', app.handleUpgrade);
+  server.on('upgrade', frontDoor.handleUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Node could not parse the request, or it did not arrive whole within headersTimeout or
     // requestTimeout; answer with a problem body rather than its bare default, unless a
@@ -73,7 +73,7 @@ export async function startServer(deps: Deps, options: ServerOptions): Promise<R
       clearTimeout(grace);
       metricsServer?.close();
       metricsServer?.closeAllConnections();
-      app.close();
+      frontDoor.close();
       await deps.close();
     },
   };

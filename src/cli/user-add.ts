@@ -1,6 +1,10 @@
 import { text } from 'node:stream/consumers';
-import { createPasswordHasher, findPasswordProblem, inlineBcrypt } from '../auth/password-hasher.js';
-import { normalizeUsername } from '../auth/username.js';
+import {
+  createPasswordHasher,
+  findPasswordProblem,
+  inlineBcrypt,
+} from '../auth/passwords/password-hasher.js';
+import { normalizeUsername } from '../auth/endpoints/username.js';
 import { openStore } from '../store/open-store.js';
 import { invalidRoleOption } from './role-option.js';
 import { EXIT, writeLine, type CliIo } from './io.js';

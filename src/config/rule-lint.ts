@@ -5,7 +5,7 @@
  */
 import { METHODS } from 'node:http';
 import type { Config, RuleConfig } from './schema.js';
-import { canonicalGlob } from '../pipeline/canonical-path.js';
+import { canonicalGlob, refuseAmbiguousSpelling } from '../http/canonical-path.js';
 
 /** One thing found about one rule; `index` is the rule the finding is reported at. */
 export interface RuleFinding {
@@ -263,6 +263,35 @@ export function lintRules(
   });
   findings.push(...findMethodFallThrough(rules, methods, name, written, options));
   findings.push(...findUnnormalizedGlobs(config.rules));
+  findings.push(...findRefusedSpellings(config.rules, config.match));
+  return findings;
+}
+
+/**
+ * Globs whose every path the front door refuses before any rule is asked: `%25` before two hex
+ * digits (unless `match.allowEncodedPercent`), characters NFKC folds into others (unless
+ * `match.allowNonNfkcPaths`). Such a rule matches no request; most likely the switch was meant.
+ */
+function findRefusedSpellings(
+  rules: readonly RuleConfig[],
+  match: Config['match'] | undefined,
+): RuleFinding[] {
+  const findings: RuleFinding[] = [];
+  rules.forEach((rule, index) => {
+    const refusal = refuseAmbiguousSpelling(canonicalGlob(rule.path), match ?? {});
+    if (refusal?.reason !== 'double_encoding' && refusal?.reason !== 'not_nfkc') return;
+    // A glob not in NFC has its own warning, which says how to write it.
+    if (refusal.reason === 'not_nfkc' && rule.path.normalize('NFC') !== rule.path) return;
+    const key =
+      refusal.reason === 'double_encoding' ? 'match.allowEncodedPercent' : 'match.allowNonNfkcPaths';
+    findings.push({
+      severity: 'warning',
+      index,
+      message:
+        `${rule.path} matches no request: every path it names is refused with 400 (${refusal.reason}) ` +
+        `before the rules are asked; set ${key}: true if the backend serves such paths, or remove the rule`,
+    });
+  });
   return findings;
 }
 

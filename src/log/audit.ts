@@ -1,4 +1,3 @@
-import type { Decision } from '../pipeline/decide.js';
 import { withoutRedaction, type Logger } from './logger.js';
 
 /** Audit events: the `event` name is stable; fields carry ids, never secrets. */
@@ -44,21 +43,5 @@ export function createAudit(logger: Logger, onEvent?: (event: AuditEvent['event'
     const level = event.event === 'auth.refresh.reuse_detected' ? 'warn' : 'info';
     auditLog[level](event, event.event);
     onEvent?.(event.event);
-  };
-}
-
-/** The audit event of a refused request, the same whichever way it came in. */
-export function deniedEvent(
-  decision: Extract<Decision, { outcome: 'deny' }>,
-  reqId: string,
-  method: string | undefined,
-): AuditEvent & { readonly reqId: string } {
-  return {
-    event: 'auth.denied',
-    reqId,
-    rule: decision.rule?.id,
-    reason: decision.reason,
-    method,
-    path: decision.path,
   };
 }

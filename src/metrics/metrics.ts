@@ -1,23 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Decision } from '../pipeline/decide.js';
 
 /** How a proxied request was decided, as the metrics name it. */
 export type DecisionLabel = 'allowed' | 'unauthenticated' | 'forbidden' | 'invalid_request' | 'unavailable';
-
-export function decisionLabelOf(decision: Decision): DecisionLabel {
-  if (decision.outcome === 'allow') return 'allowed';
-  switch (decision.error.code) {
-    case 'forbidden':
-      return 'forbidden';
-    case 'unauthenticated':
-    case 'invalid_token':
-      return 'unauthenticated';
-    case 'store_unavailable':
-      return 'unavailable';
-    default:
-      return 'invalid_request';
-  }
-}
 
 /**
  * What the sidecar counts, in Prometheus conventions. One registry per sidecar, so that several

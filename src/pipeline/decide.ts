@@ -7,7 +7,7 @@ import {
   refuseAmbiguousSpelling,
   type CanonicalTarget,
   type PathRejection,
-} from './canonical-path.js';
+} from '../http/canonical-path.js';
 import type { CompiledRule, RuleRef, RuleSet } from './rules.js';
 
 /** Stable reason ids for a denial; they appear in logs and decision output. */

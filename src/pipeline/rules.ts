@@ -1,5 +1,5 @@
 import type { Config, RuleConfig } from '../config/schema.js';
-import { canonicalGlob, type PathSpelling } from './canonical-path.js';
+import { canonicalGlob, type PathSpelling } from '../http/canonical-path.js';
 
 /** What a rule (or the default) demands of a request. */
 export type Access =

@@ -1,6 +1,4 @@
 import { ProblemError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/metrics.js';
 import type { Decider, Decision } from './decide.js';
 
 /** `store.unavailable`: what becomes of a valid token's request while the shared store is away. */
@@ -59,19 +57,4 @@ export function withStoreOutage(decider: Decider, outage: StoreOutage): Decider 
     decide: (input) => outage.apply(decider.decide(input)),
     decideCanonical: (...args) => outage.apply(decider.decideCanonical(...args)),
   };
-}
-
-/** Logs and counts a request let through with its session unchecked (serve-verified). */
-export function reportUncheckedSession(
-  decision: Decision,
-  reqId: string,
-  logger: Logger,
-  metrics: Metrics,
-): void {
-  if (decision.outcome !== 'allow' || !decision.sessionUnchecked) return;
-  logger.warn(
-    { reqId, event: 'store.unavailable.served', userId: decision.identity?.id },
-    'forwarded without a session check',
-  );
-  metrics.servedUnchecked();
 }

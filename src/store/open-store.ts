@@ -1,7 +1,11 @@
-import type { StoreConfig } from '../config/schema.js';
 import { openLowdbStore } from './lowdb-store.js';
 import { openRedisStore } from './redis-store.js';
 import type { Store } from './types.js';
+
+/** Which store to open: the shape of the config's `store` key, which the store does not import. */
+export type StoreChoice =
+  | { readonly driver: 'lowdb'; readonly path: string }
+  | { readonly driver: 'redis'; readonly url: string; readonly keyPrefix: string };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; injected so tests control time. */
@@ -13,7 +17,7 @@ export interface OpenStoreOptions {
 }
 
 /** Opens the store the config names. */
-export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<Store> {
+export function openStore(config: StoreChoice, options: OpenStoreOptions = {}): Promise<Store> {
   const { now, onWrite, onReadyChange } = options;
   switch (config.driver) {
     case 'lowdb':

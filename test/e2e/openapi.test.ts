@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import request from 'supertest';
 import type { z } from 'zod';
-import { buildOpenApiDocument } from '../../src/auth/openapi.js';
+import { buildOpenApiDocument } from '../../src/auth/openapi/document.js';
 import {
   healthBody,
   problemBody,
@@ -12,8 +12,8 @@ import {
   tokenResponseBody,
   updatedUserBody,
   userListBody,
-} from '../../src/auth/response-schemas.js';
-import { createAuthApp } from '../../src/auth/router.js';
+} from '../../src/auth/schemas/responses.js';
+import { createAuthApp } from '../../src/auth/endpoints/router.js';
 import { packageVersion } from '../../src/runtime.js';
 import { JSON_HEADERS, login, register, type Session } from '../helpers/auth-client.js';
 import { uniqueUsername } from '../helpers/contract.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { createBcryptPool, type BcryptPool } from '../../src/auth/bcrypt-pool.js';
+import { createBcryptPool, type BcryptPool } from '../../src/auth/passwords/bcrypt-pool.js';
 import { ProblemError } from '../../src/errors.js';
 
 const HASH = bcrypt.hashSync('password-1', 6);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalGlob, canonicalizeTarget } from '../../src/pipeline/canonical-path.js';
+import { canonicalGlob, canonicalizeTarget } from '../../src/http/canonical-path.js';
 
 describe('canonical path', () => {
   const accepted: [string, string, string][] = [

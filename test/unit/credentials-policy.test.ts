@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findPasswordProblem, MAX_PASSWORD_BYTES } from '../../src/auth/password-hasher.js';
-import { normalizeUsername } from '../../src/auth/username.js';
+import { findPasswordProblem, MAX_PASSWORD_BYTES } from '../../src/auth/passwords/password-hasher.js';
+import { normalizeUsername } from '../../src/auth/endpoints/username.js';
 
 describe('username policy', () => {
   const accepted: [string, string, string][] = [

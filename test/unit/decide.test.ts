@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { configSchema } from '../../src/config/schema.js';
 import type { Identity } from '../../src/identity.js';
 import { createDecider, type Decider, type Decision } from '../../src/pipeline/decide.js';
-import { hasMethodOverrideParameter, mayCarryMethodOverride } from '../../src/pipeline/method-override.js';
+import { hasMethodOverrideParameter, mayCarryMethodOverride } from '../../src/http/method-override.js';
 import { compileRules } from '../../src/pipeline/rules.js';
 import { createAccessTokens } from '../../src/tokens/access-token.js';
 import { TEST_JWT_SECRET } from '../helpers/sidecar.js';

@@ -5,7 +5,7 @@ import {
   createPasswordHasher,
   STORED_COSTS_REFRESH_MS,
   type BcryptEngine,
-} from '../../src/auth/password-hasher.js';
+} from '../../src/auth/passwords/password-hasher.js';
 
 /** A bcrypt-shaped hash of `cost` (53 characters of salt and digest after the cost). */
 function hashOf(cost: number, fill = 'a'): string {

@@ -365,6 +365,30 @@ describe('rule lint', () => {
       assert.match(findings[0]?.message ?? '', /is not in Unicode NFC/);
     });
 
+    it('warns at a glob whose every path is refused before the rules (%25XX, NFKC), naming the switch', () => {
+      const findings = lint([
+        { path: '/files/%2541/**', roles: ['admin'] },
+        { path: '/\uFF41dmin/**', roles: ['admin'] },
+      ]);
+      assert.deepEqual(summary(findings), ['warning rules[0]', 'warning rules[1]']);
+      assert.match(
+        findings[0]?.message ?? '',
+        /matches no request: .*\(double_encoding\).*match\.allowEncodedPercent: true/,
+      );
+      assert.match(
+        findings[1]?.message ?? '',
+        /matches no request: .*\(not_nfkc\).*match\.allowNonNfkcPaths: true/,
+      );
+    });
+
+    it('does not warn at those globs once the switch lets such paths through', () => {
+      const rules = [
+        { path: '/files/%2541/**', roles: ['admin'] },
+        { path: '/\uFF41dmin/**', roles: ['admin'] },
+      ];
+      assert.deepEqual(lint(rules, { match: { allowEncodedPercent: true, allowNonNfkcPaths: true } }), []);
+    });
+
     it('reports a protected rule that a public rule wholly shadows as an error only', () => {
       assert.deepEqual(
         summary(

@@ -1,4 +1,4 @@
-import type { UserRecord } from '../store/types.js';
+import type { UserRecord } from '../../store/types.js';
 import type { AuthDeps } from './deps.js';
 import { normalizeUsername } from './username.js';
 

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
-import { ProblemError } from '../errors.js';
-import { noteUser } from '../http/request-context.js';
-import type { AccessClaims } from '../identity.js';
-import type { UserRecord } from '../store/types.js';
+import { ProblemError } from '../../errors.js';
+import { noteUser } from '../../http/request-context.js';
+import type { AccessClaims } from '../../identity.js';
+import type { UserRecord } from '../../store/types.js';
 import { authenticateWith } from './authenticate-with.js';
 import type { AuthContext } from './deps.js';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { noteUser, requestContext } from '../http/request-context.js';
-import type { AuditEvent } from '../log/audit.js';
+import { noteUser, requestContext } from '../../http/request-context.js';
+import type { AuditEvent } from '../../log/audit.js';
 import type { AuthDeps } from './deps.js';
 
 /** Records an audit event for a request: tagged with its id, and its user noted for the request log. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ProblemCode } from '../errors.js';
+import type { ProblemCode } from '../../errors.js';
 
 /**
  * The response bodies of the sidecar's own endpoints. Each is registered under the name it has in

@@ -1,11 +1,11 @@
 import type { RequestHandler } from 'express';
-import { ProblemError } from '../errors.js';
+import { ProblemError } from '../../errors.js';
 import { auditRequest } from './audit-request.js';
 import { clientKey } from './client-ip.js';
 import type { AuthContext } from './deps.js';
 import { countAttempts } from './login-attempt.js';
-import { findPasswordProblem } from './password-hasher.js';
-import { parseBody, registerBody } from './schemas.js';
+import { findPasswordProblem } from '../passwords/password-hasher.js';
+import { parseBody, registerBody } from '../schemas/requests.js';
 import { sendTokens, startSession } from './token-response.js';
 import { normalizeUsername } from './username.js';
 

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { clientKeyOf } from '../http/client-key.js';
+import { clientKeyOf } from '../../http/client-key.js';
 
 /**
  * The key per-client limits count by: express's `req.ip` (which honours `trustProxy`), normalized by

@@ -1,12 +1,12 @@
 import type { RequestHandler } from 'express';
-import { ProblemError } from '../errors.js';
-import type { UserRecord } from '../store/types.js';
+import { ProblemError } from '../../errors.js';
+import type { UserRecord } from '../../store/types.js';
 import { auditRequest } from './audit-request.js';
 import { clientKey } from './client-ip.js';
 import { authenticateWith } from './authenticate-with.js';
 import type { AuthContext } from './deps.js';
 import { countLoginAttempt } from './login-attempt.js';
-import { loginBody, parseBody } from './schemas.js';
+import { loginBody, parseBody } from '../schemas/requests.js';
 import { sendTokens, startSession } from './token-response.js';
 import { normalizeUsername, usernameKeyOf } from './username.js';
 

@@ -4,9 +4,9 @@
  */
 /** Where the document is served, by the auth router. */
 import type { z } from 'zod';
-import type { Config } from '../config/schema.js';
-import type { ProblemCode } from '../errors.js';
-import { FORWARD_AUTH_PATH } from '../http/forward-auth.js';
+import type { Config } from '../../config/schema.js';
+import type { ProblemCode } from '../../errors.js';
+import { FORWARD_AUTH_PATH } from '../../http/own-paths.js';
 import {
   healthBody,
   openApiDocumentBody,
@@ -15,7 +15,7 @@ import {
   tokenResponseBody,
   updatedUserBody,
   userListBody,
-} from './response-schemas.js';
+} from '../schemas/responses.js';
 import {
   loginBody,
   logoutBody,
@@ -23,7 +23,7 @@ import {
   refreshBody,
   registerBody,
   userChangesBody,
-} from './schemas.js';
+} from '../schemas/requests.js';
 
 /** Where the document is served, by the auth router. */
 const OPENAPI_PATH = '/auth/openapi.json';
@@ -42,7 +42,7 @@ export interface Answer {
   readonly headers?: Readonly<Record<string, Json>>;
 }
 
-/** One operation, as the handler in src/auth (or src/http) implements it. */
+/** One operation, as the handler in src/auth/endpoints (or, for forward-auth, src/front) implements it. */
 export interface Operation {
   readonly method: Method;
   /** OpenAPI path syntax: `{id}` where express has `:id`. */

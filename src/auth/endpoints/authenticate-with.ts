@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type passport from 'passport';
-import type { UserRecord } from '../store/types.js';
+import type { UserRecord } from '../../store/types.js';
 
 export interface StrategyOutcome {
   /** The user the strategy found; absent when it failed. */

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
-import { ProblemError } from '../errors.js';
-import { nextRefreshToken, parseRefreshToken } from '../tokens/refresh-token.js';
+import { ProblemError } from '../../errors.js';
+import { nextRefreshToken, parseRefreshToken } from '../../tokens/refresh-token.js';
 import { auditRequest } from './audit-request.js';
 import type { AuthContext } from './deps.js';
-import { parseBody, refreshBody } from './schemas.js';
+import { parseBody, refreshBody } from '../schemas/requests.js';
 import { sendTokens, sessionEnding, tokenResponse } from './token-response.js';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ROLE_NAME } from '../config/schema.js';
-import { ProblemError } from '../errors.js';
+import { ROLE_NAME } from '../../config/schema.js';
+import { ProblemError } from '../../errors.js';
 
 /*
  * Request bodies of the auth endpoints. Passwords and usernames are checked further by policy.

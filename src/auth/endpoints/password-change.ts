@@ -1,12 +1,12 @@
 import type { RequestHandler } from 'express';
-import { ProblemError } from '../errors.js';
+import { ProblemError } from '../../errors.js';
 import { auditRequest } from './audit-request.js';
 import { clientKey } from './client-ip.js';
 import type { AuthContext } from './deps.js';
 import { countAttempts } from './login-attempt.js';
-import { findPasswordProblem } from './password-hasher.js';
+import { findPasswordProblem } from '../passwords/password-hasher.js';
 import { requireCaller } from './require-caller.js';
-import { parseBody, passwordChangeBody } from './schemas.js';
+import { parseBody, passwordChangeBody } from '../schemas/requests.js';
 
 /**
  * POST /auth/password {currentPassword, newPassword} with Bearer → 204. Every refresh and access

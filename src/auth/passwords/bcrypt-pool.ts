@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
-import { ProblemError } from '../errors.js';
+import { ProblemError } from '../../errors.js';
 import type { BcryptEngine } from './password-hasher.js';
-import type { BcryptTask } from './bcrypt-worker.js';
+import type { BcryptTask } from './bcrypt-worker.cjs';
 
 export interface BcryptPoolOptions {
   /** Worker threads; each runs at the lowest CPU priority. */
@@ -42,7 +42,7 @@ export function createBcryptPool(options: BcryptPoolOptions): BcryptPool {
     }
   }
   const pool = new Piscina<BcryptTask, string | boolean>({
-    filename: new URL('./bcrypt-worker.js', import.meta.url).href,
+    filename: new URL('./bcrypt-worker.cjs', import.meta.url).href,
     minThreads: options.threads,
     maxThreads: options.threads,
     // A thread hashes one password at a time; tasks wait in the fair queue below, not in piscina.

@@ -1,11 +1,11 @@
 import type passport from 'passport';
-import type { Config } from '../config/schema.js';
-import type { TokenVerdict } from '../identity.js';
-import type { Audit } from '../log/audit.js';
-import type { Logger } from '../log/logger.js';
-import type { Store } from '../store/types.js';
-import type { AccessTokens } from '../tokens/access-token.js';
-import type { PasswordHasher } from './password-hasher.js';
+import type { Config } from '../../config/schema.js';
+import type { TokenVerdict } from '../../identity.js';
+import type { Audit } from '../../log/audit.js';
+import type { Logger } from '../../log/logger.js';
+import type { Store } from '../../store/types.js';
+import type { AccessTokens } from '../../tokens/access-token.js';
+import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { AuthLimiters } from './rate-limits.js';
 
 /** What the auth endpoints need; built by the composition root. */

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
-import { parseRefreshToken } from '../tokens/refresh-token.js';
+import { parseRefreshToken } from '../../tokens/refresh-token.js';
 import { auditRequest } from './audit-request.js';
 import type { AuthContext } from './deps.js';
 import { requireCaller } from './require-caller.js';
-import { logoutBody, parseBody } from './schemas.js';
+import { logoutBody, parseBody } from '../schemas/requests.js';
 import { sessionEnding } from './token-response.js';
 
 /**

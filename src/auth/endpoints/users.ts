@@ -1,10 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { ProblemError } from '../errors.js';
-import type { UserRecord } from '../store/types.js';
+import { ProblemError } from '../../errors.js';
+import type { UserRecord } from '../../store/types.js';
 import { auditRequest } from './audit-request.js';
 import type { AuthContext } from './deps.js';
 import { requireCaller } from './require-caller.js';
-import { parseBody, userChangesBody } from './schemas.js';
+import { parseBody, userChangesBody } from '../schemas/requests.js';
 
 /** The role that may manage users. */
 export const ADMIN_ROLE = 'admin';

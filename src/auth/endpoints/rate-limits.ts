@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Config } from '../config/schema.js';
-import { ProblemError } from '../errors.js';
+import type { Config } from '../../config/schema.js';
+import { ProblemError } from '../../errors.js';
 
 /**
  * Counts attempts per key within a window; a key that has used them all is refused with 429.

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { Config } from '../config/schema.js';
-import { ProblemError, problemTypeUri, type ProblemCode } from '../errors.js';
-import { headerRef, operations, type Answer, type Json, type Operation } from './openapi-operations.js';
-import { problemBody, responseSchemas } from './response-schemas.js';
+import type { Config } from '../../config/schema.js';
+import { ProblemError, problemTypeUri, type ProblemCode } from '../../errors.js';
+import { headerRef, operations, type Answer, type Json, type Operation } from './operations.js';
+import { problemBody, responseSchemas } from '../schemas/responses.js';
 
 export interface OpenApiOptions {
   /** The package version, as `info.version`. */

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
-import { ProblemError } from '../errors.js';
-import type { SessionEnding, UserRecord } from '../store/types.js';
-import { generateRefreshToken } from '../tokens/refresh-token.js';
+import { ProblemError } from '../../errors.js';
+import type { SessionEnding, UserRecord } from '../../store/types.js';
+import { generateRefreshToken } from '../../tokens/refresh-token.js';
 import type { AuthDeps } from './deps.js';
 
 export interface PublicUser {

@@ -1,15 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+/**
+ * The original request as the proxy in front reports it to forward-auth, read from the one pair of
+ * headers `forwardAuth.headers` names.
+ */
+import type { IncomingMessage } from 'node:http';
 import { ProblemError } from '../errors.js';
-import { deniedEvent, type Audit } from '../log/audit.js';
-import { canonicalizeTarget } from '../pipeline/canonical-path.js';
-import { MAY_OVERRIDE, type Decider, type Decision } from '../pipeline/decide.js';
-import { mayCarryMethodOverride } from '../pipeline/method-override.js';
-import type { IdentityHeaderNames } from '../pipeline/mutate.js';
-import { authorizationOf } from './authorization.js';
-import { sendProblem } from './problem.js';
-import type { RequestContext } from './request-context.js';
-
-export const FORWARD_AUTH_PATH = '/auth/verify';
 
 /**
  * Which pair of headers carries the original request (`forwardAuth.headers`): nginx's
@@ -76,62 +70,4 @@ function countHeaders(raw: readonly string[], names: readonly string[]): Map<str
     if (name !== undefined && wanted.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   return counts;
-}
-
-export interface ForwardAuthDeps {
-  readonly decider: Decider;
-  readonly identityHeaders: IdentityHeaderNames;
-  readonly audit: Audit;
-}
-
-/**
- * GET /auth/verify: the same canonical path and the same `decide()` as the proxy, answered
- * instead of forwarded: 200 with the identity headers, or the very problem the proxy would send.
- */
-export function createForwardAuthHandler(deps: ForwardAuthDeps) {
-  return (
-    req: IncomingMessage,
-    res: ServerResponse,
-    original: OriginalRequest,
-    context: RequestContext,
-  ): Decision | undefined => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      sendProblem(
-        res,
-        new ProblemError('method_not_allowed', `Use GET for ${FORWARD_AUTH_PATH}.`),
-        context.id,
-      );
-      return undefined;
-    }
-    if (!original.ok) {
-      context.reason = 'invalid_original_request';
-      sendProblem(res, original.error, context.id);
-      return undefined;
-    }
-    const { method } = original;
-    // The proxy passes the original request's Content-Type along with the question (not its body).
-    const decision = deps.decider.decideCanonical(
-      canonicalizeTarget(original.uri),
-      method,
-      authorizationOf(req),
-      mayCarryMethodOverride(method, req.headers) ? MAY_OVERRIDE : undefined,
-    );
-    if (decision.outcome === 'deny') {
-      deps.audit(deniedEvent(decision, context.id, method));
-      sendProblem(res, decision.error, context.id);
-      return decision;
-    }
-    const { identity } = decision;
-    if (identity) {
-      const names = deps.identityHeaders;
-      res.setHeader(names.user, identity.username);
-      res.setHeader(names.id, identity.id);
-      res.setHeader(names.roles, identity.roles.join(','));
-    }
-    res.setHeader('Cache-Control', 'no-store');
-    res.statusCode = 200;
-    res.end();
-    return decision;
-  };
 }
