@@ -24,12 +24,23 @@
  * BENCH_BEFORE=<git ref> also builds that earlier commit and runs scenarios 1 and 2 on it, its
  * rounds interleaved with the current build's, and holds the current build to at least 0.95x of
  * it: a change is measured against the code it replaces in the same run.
+ *
+ * On a shared machine that throughput ratio moves by tens of per cent from run to run, so with
+ * BENCH_BEFORE the two builds are also measured in instructions, which do not: each runs under
+ * valgrind's callgrind with a fresh store, is warmed up, then serves a fixed number of requests of
+ * scenarios 1 and 2 with instrumentation switched on (callgrind_control); the instructions the
+ * process ran, over the requests, are the figure, and the current build is held to at most 1.05x
+ * the earlier one's. Both builds run at once (a count does not depend on sharing the CPU); the
+ * phase takes several minutes, and is skipped with a note when valgrind or callgrind_control is
+ * not on PATH, or left out with BENCH_SKIP=instructions.
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLoadGenerators } from './load/generators.js';
 import { stopAllChildren, stopChild } from './lib/children.js';
+import type { LoadGenerators } from './load/generators.js';
+import type { BeforeBuild } from './servers/before-build.js';
 import { describeMachine } from './lib/machine.js';
 import { RESULTS_FILE, SCRIPTS } from './paths.js';
 import { writeResults, type BenchResults } from './report/results.js';
@@ -40,6 +51,7 @@ import { forgeToken } from './scenarios/forged-token.js';
 import { runMemory } from './scenarios/memory.js';
 import { runPacedLatency } from './scenarios/paced.js';
 import { compareWithBefore, startBeforeSidecar } from './scenarios/before.js';
+import { runInstructions, type InstructionsComparison } from './scenarios/instructions.js';
 import { compareStores, countRedisCommands, startRedisSidecar } from './scenarios/redis-store.js';
 import { describeSessions, runSessions } from './scenarios/sessions.js';
 import { runStore } from './scenarios/store.js';
@@ -57,9 +69,12 @@ const NOTES = [
   'servers, upstream and load generators share the same cores',
   'Redis row: a second sidecar with the Redis store on a private redis-server, same rules and token kind; ' +
     'its rounds run back to back with the lowdb sidecar, which goes first in odd rounds',
+  'instructions rows (BENCH_BEFORE, valgrind installed): instructions the sidecar process ran, all threads, ' +
+    'counted by callgrind over a fixed number of requests after a warm-up, divided by the requests; ' +
+    'the current and the earlier build run at the same time, each with a fresh store',
 ];
 
-const SKIPPABLE = ['memory', 'store', 'sessions'] as const;
+const SKIPPABLE = ['instructions', 'memory', 'store', 'sessions'] as const;
 const skipped = new Set((process.env.BENCH_SKIP ?? '').split(',').filter((name) => name.trim() !== ''));
 for (const name of skipped) {
   if (!(SKIPPABLE as readonly string[]).includes(name)) {
@@ -104,6 +119,9 @@ try {
       : `${missed.length} of ${results.targets.length} targets missed: ${missed.map((t) => t.id).join(', ')}`,
   );
   if ('skipped' in results.redis) console.log(`Redis row skipped: ${results.redis.skipped}`);
+  if (results.instructions && 'skipped' in results.instructions) {
+    console.log(`instructions rows skipped: ${results.instructions.skipped}`);
+  }
   const phases = Object.entries(results.phaseSeconds).map(
     ([name, seconds]) => `${name} ${seconds.toFixed(0)} s`,
   );
@@ -196,6 +214,8 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
       ? { skipped: redisSidecar.skipped }
       : compareStores(throughput.result.runs, paced.rows, throughput.commands);
   const vsBefore = before ? compareWithBefore(before.build, throughput.result.runs) : undefined;
+  // After the servers above have stopped, so that two sidecars under valgrind disturb no timing.
+  const instructions = await instructionsPhase(before?.build, upstream.url, secret, generators);
 
   const memory = skipped.has('memory')
     ? undefined
@@ -239,6 +259,7 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     paced: paced.rows,
     redis,
     ...(vsBefore ? { before: vsBefore } : {}),
+    ...(instructions ? { instructions } : {}),
     ...(memory ? { memory } : {}),
     ...(store ? { store } : {}),
   });
@@ -250,6 +271,7 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     paced: { medians: paced.rows, loginStorm: paced.storm, runs: paced.runs },
     redis,
     ...(vsBefore ? { before: vsBefore } : {}),
+    ...(instructions ? { instructions } : {}),
     ...(memory ? { memory } : {}),
     ...(store ? { store } : {}),
     ...(sessions ? { sessions } : {}),
@@ -257,4 +279,32 @@ async function runBench(machine: BenchResults['machine']): Promise<BenchResults>
     phaseSeconds,
     totalSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
   };
+}
+
+/**
+ * Scenarios 1 and 2 in instructions per request against the earlier build; undefined when
+ * BENCH_BEFORE names none or BENCH_SKIP leaves the phase out.
+ */
+async function instructionsPhase(
+  before: BeforeBuild | undefined,
+  upstreamUrl: string,
+  secret: string,
+  generators: LoadGenerators,
+): Promise<InstructionsComparison | undefined> {
+  if (skipped.has('instructions')) return undefined;
+  if (before === undefined) {
+    console.log('instructions per request (callgrind) skipped: it compares with BENCH_BEFORE=<git ref>');
+    return undefined;
+  }
+  const { warmupRequests, requests } = SETTINGS.instructions;
+  return phase(
+    'instructions',
+    `instructions per request under callgrind, ${requests.toLocaleString('en-US')} requests after ` +
+      `${warmupRequests.toLocaleString('en-US')} (scenarios 1, 2; current and ${before.ref} at once)`,
+    async () => {
+      const result = await runInstructions(workDir, upstreamUrl, secret, before, generators, progress);
+      if ('skipped' in result) progress(`skipped: ${result.skipped}`);
+      return result;
+    },
+  );
 }

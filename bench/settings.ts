@@ -11,6 +11,18 @@ export const SETTINGS = {
   storm: { concurrency: 16, settleMs: 500 },
   postBodyBytes: 1024 * 1024,
   memory: { warmupRequests: 100_000, requests: 200_000, checkpoints: 4, settleMs: 300 },
+  // Instructions per request under callgrind (BENCH_BEFORE): valgrind slows the sidecar some
+  // 50-fold, to about 20 req/s, so few connections and a few thousand requests; at these counts
+  // the figure is steady to 1-2 %. The warm-up is counted in requests, like scenario 6's.
+  instructions: {
+    warmupRequests: 2000,
+    requests: 3000,
+    connections: 10,
+    /** Start-up under valgrind takes a good minute on 2 cores. */
+    readyTimeoutMs: 180_000,
+    /** autocannon's 10 s could give up on a request held up by a collection under valgrind. */
+    requestTimeoutS: 60,
+  },
   store: {
     users: 10_000,
     starts: 3,

@@ -6,6 +6,8 @@ export interface NodeChild {
   readonly name: string;
   readonly process: ChildProcess;
   readonly pid: number;
+  /** How long stopChild() waits after SIGTERM before it sends SIGKILL. */
+  readonly stopGraceMs: number;
   /** The last few kilobytes the child wrote to stderr, to explain a failure. */
   stderrTail(): string;
 }
@@ -15,25 +17,45 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** An IPC channel for job and readiness messages. */
   readonly ipc?: boolean;
+  /**
+   * A command and its options that Node.js runs under, such as valgrind: the child is then
+   * `launcher... node script args...`. Valgrind runs its guest in its own process, so the
+   * child's pid is still the one to signal or to point valgrind's tools at.
+   */
+  readonly launcher?: readonly string[];
+  /** Options for Node.js itself (and V8), before the script. */
+  readonly execArgv?: readonly string[];
+  /** How long to wait after SIGTERM before SIGKILL: a child under valgrind takes its time to exit. */
+  readonly stopGraceMs?: number;
 }
 
 const STDERR_TAIL_BYTES = 4096;
+const DEFAULT_STOP_GRACE_MS = 3000;
 const live = new Set<NodeChild>();
 /** How to stop what the bench started other than Node.js children, such as redis-server. */
 const otherStops = new Set<() => Promise<void>>();
 
 /** Starts `script` with this very Node.js binary; stdout is discarded (the sidecar logs there). */
 export function startNode(name: string, script: string, options: StartOptions = {}): NodeChild {
-  const child = spawn(process.execPath, [script, ...(options.args ?? [])], {
+  const [command = process.execPath, ...launcherArgs] = options.launcher ?? [];
+  const nodeArgs = [...(options.execArgv ?? []), script, ...(options.args ?? [])];
+  const args = options.launcher ? [...launcherArgs, process.execPath, ...nodeArgs] : nodeArgs;
+  const child = spawn(command, args, {
     env: options.env ?? process.env,
     stdio: ['pipe', 'ignore', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
   });
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${script}`);
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${[command, ...args].join(' ')}`);
   let tail = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
   });
-  const started: NodeChild = { name, process: child, pid: child.pid, stderrTail: () => tail };
+  const started: NodeChild = {
+    name,
+    process: child,
+    pid: child.pid,
+    stopGraceMs: options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
+    stderrTail: () => tail,
+  };
   live.add(started);
   child.once('exit', () => live.delete(started));
   return started;
@@ -50,7 +72,7 @@ export async function exited(child: NodeChild): Promise<number | null> {
 }
 
 /** SIGTERM, then SIGKILL if the child is still there after `graceMs`. */
-export async function stopChild(child: NodeChild, graceMs = 3000): Promise<void> {
+export async function stopChild(child: NodeChild, graceMs = child.stopGraceMs): Promise<void> {
   if (hasExited(child)) return;
   const gone = exited(child);
   child.process.kill('SIGTERM');

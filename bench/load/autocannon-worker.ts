@@ -20,6 +20,7 @@ function runSaturating(job: SaturatingJob): Promise<LoadResult> {
         url: job.url,
         connections: job.connections,
         ...(job.amount === undefined ? { duration: job.durationS ?? 5 } : { amount: job.amount }),
+        ...(job.timeoutS === undefined ? {} : { timeout: job.timeoutS }),
         method: job.method ?? 'GET',
         headers: { ...job.headers },
         ...(job.bodyBytes === undefined ? {} : { body: Buffer.alloc(job.bodyBytes, 'b') }),

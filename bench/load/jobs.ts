@@ -16,6 +16,8 @@ export interface SaturatingJob extends LoadRequest {
   /** Seconds to run; or `amount` requests in all. */
   readonly durationS?: number;
   readonly amount?: number;
+  /** Seconds before a request is given up as an error; autocannon's 10 unless given. */
+  readonly timeoutS?: number;
 }
 
 /** Open loop: requests start on a fixed schedule, whether or not earlier ones are answered. */

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { MachineInfo } from '../lib/machine.js';
 import type { BeforeComparison } from '../scenarios/before.js';
+import type { InstructionsComparison } from '../scenarios/instructions.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedRow, PacedRun, StormTotals } from '../scenarios/paced.js';
 import type { RedisComparison } from '../scenarios/redis-store.js';
@@ -28,6 +29,11 @@ export interface BenchResults {
   readonly redis: RedisComparison;
   /** Scenarios 1 and 2 against an earlier build (BENCH_BEFORE=<git ref>); absent otherwise. */
   readonly before?: BeforeComparison;
+  /**
+   * Scenarios 1 and 2 in instructions per request under callgrind, against the same earlier build,
+   * or why not (valgrind not installed); absent without BENCH_BEFORE.
+   */
+  readonly instructions?: InstructionsComparison;
   /** Absent when BENCH_SKIP left the phase out (a partial run, for development). */
   readonly memory?: MemoryResult;
   readonly store?: StoreResult;

@@ -1,11 +1,17 @@
 /** The table printed at the end of a run: one line per server and scenario, ratios beside targets. */
 import type { ServerKind } from '../scenarios/bench-servers.js';
+import type { InstructionsScenario } from '../scenarios/instructions.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedCondition, PacedRow } from '../scenarios/paced.js';
 import type { StoreResult } from '../scenarios/store.js';
 import type { ThroughputScenario } from '../scenarios/throughput.js';
 import type { BenchResults } from './results.js';
-import { REDIS_VS_LOWDB_BOUND, type TargetId, type TargetResult } from './targets.js';
+import {
+  INSTRUCTIONS_VS_BEFORE_BOUND,
+  REDIS_VS_LOWDB_BOUND,
+  type TargetId,
+  type TargetResult,
+} from './targets.js';
 import { formatTable, type Column } from './text-table.js';
 
 const COLUMNS: readonly Column[] = [
@@ -56,6 +62,7 @@ export function formatSummaryTable(results: BenchResults): string {
     ...throughputRows(results, 'public-get', '2 public GET, no token', [], {
       'sidecar-before': beforeNotes(results, 'public-get'),
     }),
+    ...instructionsRows(results, target),
     ...throughputRows(results, 'invalid-token', '3 forged token -> 401', [
       ['sidecar', target('invalid-token.vs-baseline-auth-get'), 'vs baseline #1'],
     ]),
@@ -132,6 +139,61 @@ function beforeNotes(results: BenchResults, scenario: ThroughputScenario): strin
     `${before.ref} (${before.commit.slice(0, 10)})`,
     `current / earlier ${figures.ratio.toFixed(2)}x, median of rounds ${ratios}`,
   ];
+}
+
+const INSTRUCTIONS_TITLES: Record<InstructionsScenario, string> = {
+  'auth-get': '1 GET + token, instructions',
+  'public-get': '2 public GET, instructions',
+};
+
+/** Scenarios 1 and 2 under callgrind: instructions per request, current build against the earlier one. */
+function instructionsRows(results: BenchResults, target: (id: TargetId) => TargetResult): Row[] {
+  const { instructions } = results;
+  if (!instructions) return [];
+  if ('skipped' in instructions) {
+    return [
+      [
+        '1, 2 instructions / request',
+        SERVER_LABELS.sidecar,
+        '',
+        '',
+        '',
+        'vs earlier -',
+        `<= ${INSTRUCTIONS_VS_BEFORE_BOUND}x`,
+        'skipped',
+        instructions.skipped,
+      ],
+    ];
+  }
+  const counts = (perRequest: number, build: 'current' | 'before', scenario: InstructionsScenario) => {
+    const run = instructions.runs.find((r) => r.scenario === scenario && r.build === build);
+    const answers = !run ? '' : run.unexpected > 0 ? `; ! ${run.unexpected} not 200` : '; all 200';
+    return `${formatRate(perRequest)} instructions/request over ${formatRate(run?.requests ?? 0)}${answers}`;
+  };
+  return instructions.scenarios.flatMap((figures): Row[] => [
+    [
+      INSTRUCTIONS_TITLES[figures.scenario],
+      SERVER_LABELS.sidecar,
+      '',
+      '',
+      '',
+      ...checkCells(target(`${figures.scenario}.instructions-vs-before`), 'vs earlier'),
+      `${counts(figures.currentPerRequest, 'current', figures.scenario)}; callgrind, after ` +
+        `${formatRate(instructions.warmupRequests)} warm-up at ${instructions.connections} connections`,
+    ],
+    [
+      '',
+      SERVER_LABELS['sidecar-before'],
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      `${counts(figures.beforePerRequest, 'before', figures.scenario)}; ` +
+        `${instructions.ref} (${instructions.commit.slice(0, 10)})`,
+    ],
+  ]);
 }
 
 function redisSkippedRow(results: BenchResults): Row[] {

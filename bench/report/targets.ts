@@ -2,6 +2,7 @@
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedCondition, PacedRow } from '../scenarios/paced.js';
 import type { BeforeComparison } from '../scenarios/before.js';
+import type { InstructionsComparison, ScenarioInstructions } from '../scenarios/instructions.js';
 import type { RedisComparison } from '../scenarios/redis-store.js';
 import type { StoreResult } from '../scenarios/store.js';
 import type { ThroughputRow, ThroughputScenario } from '../scenarios/throughput.js';
@@ -13,6 +14,8 @@ export type TargetId =
   | 'auth-get.sidecar-vs-seed'
   | 'auth-get.redis-vs-lowdb'
   | 'auth-get.vs-before'
+  | 'auth-get.instructions-vs-before'
+  | 'public-get.instructions-vs-before'
   | 'paced.p50-over-baseline'
   | 'paced.p99-over-baseline'
   | 'invalid-token.vs-baseline-auth-get'
@@ -26,6 +29,9 @@ export const REDIS_VS_LOWDB_BOUND = 0.9;
 
 /** With BENCH_BEFORE: the current build's req/s at least this share of the earlier build's. */
 export const VS_BEFORE_BOUND = 0.95;
+
+/** With BENCH_BEFORE and valgrind: at most this many times the earlier build's instructions per request. */
+export const INSTRUCTIONS_VS_BEFORE_BOUND = 1.05;
 
 export interface TargetResult {
   readonly id: TargetId;
@@ -46,6 +52,8 @@ export interface MeasuredFigures {
   readonly redis: RedisComparison;
   /** Scenarios 1 and 2 against an earlier build; absent unless BENCH_BEFORE asked for it. */
   readonly before?: BeforeComparison;
+  /** The same in instructions per request; skipped, not missed, without valgrind. */
+  readonly instructions?: InstructionsComparison;
   /** Absent when BENCH_SKIP left the phase out. */
   readonly memory?: MemoryResult;
   readonly store?: StoreResult;
@@ -68,6 +76,9 @@ export function evaluateTargets(figures: MeasuredFigures): TargetResult[] {
   // Absent when redis-server is not installed: the Redis row is then skipped, not missed.
   const redis = figures.throughput.find((r) => r.scenario === 'auth-get' && r.server === 'sidecar-redis');
   const stores = 'skipped' in figures.redis ? undefined : figures.redis;
+  // Absent without valgrind: then skipped, not missed, as the Redis row is.
+  const counted =
+    figures.instructions && !('skipped' in figures.instructions) ? figures.instructions : undefined;
   const forged = row('invalid-token', 'sidecar');
   const pacedBaseline = paced('baseline');
   const pacedSidecar = paced('sidecar');
@@ -108,6 +119,7 @@ export function evaluateTargets(figures: MeasuredFigures): TargetResult[] {
         ]
       : []),
     ...(figures.before ? [beforeCheck(figures.before, sidecar, figures.throughput)] : []),
+    ...(counted ? counted.scenarios.map((scenario) => instructionsCheck(scenario, counted.ref)) : []),
     check({
       id: 'paced.p50-over-baseline',
       description: '1,000 req/s: sidecar p50 - baseline p50',
@@ -164,6 +176,19 @@ function beforeCheck(
     compare: '>=',
     bound: VS_BEFORE_BOUND,
     clean: earlier !== undefined && sidecar.unexpected === 0 && earlier.unexpected === 0,
+  });
+}
+
+function instructionsCheck(figures: ScenarioInstructions, ref: string): TargetResult {
+  const what = figures.scenario === 'auth-get' ? 'authenticated GET' : 'public GET';
+  return check({
+    id: `${figures.scenario}.instructions-vs-before`,
+    description: `${what}: sidecar instructions per request / the same at ${ref}, under callgrind`,
+    measured: figures.currentPerRequest / figures.beforePerRequest,
+    unit: 'x',
+    compare: '<=',
+    bound: INSTRUCTIONS_VS_BEFORE_BOUND,
+    clean: figures.unexpected === 0,
   });
 }
 

@@ -49,23 +49,45 @@ export async function addUser(
   if (code !== 0) throw exitError(child, 'while adding the bench user');
 }
 
+/** How to run the sidecar process other than plainly with Node.js. */
+export interface SidecarLaunch {
+  /** A command Node.js runs under, such as valgrind (see children.ts). */
+  readonly launcher?: readonly string[];
+  /** Options for Node.js and V8, before the script. */
+  readonly execArgv?: readonly string[];
+  /** How long to wait for /readyz; 15 s unless given. */
+  readonly readyTimeoutMs?: number;
+  /** Between /readyz polls; 2 ms unless given. */
+  readonly pollIntervalMs?: number;
+  /** After SIGTERM, before SIGKILL; 3 s unless given. */
+  readonly stopGraceMs?: number;
+}
+
 /** Starts `serve` of this build, or of the CLI `script` (an earlier build, see before-build.ts). */
 export async function startSidecar(
   name: string,
   configPath: string,
   secret: string,
   script: string = SCRIPTS.sidecar,
+  launch: SidecarLaunch = {},
 ): Promise<RunningSidecar> {
   const port = await findFreePort();
   const spawnedAt = process.hrtime.bigint();
   const child: NodeChild = startNode(name, script, {
     args: ['serve', '--config', configPath],
     env: { ...process.env, JWT_SECRET: secret, PORT: String(port) },
+    launcher: launch.launcher,
+    execArgv: launch.execArgv,
+    stopGraceMs: launch.stopGraceMs,
   });
   child.process.stdin?.end();
   const url = `http://127.0.0.1:${port}`;
   try {
-    const readyAt = await pollUntilOk(`${url}/readyz`, { isAlive: () => !hasExited(child) });
+    const readyAt = await pollUntilOk(`${url}/readyz`, {
+      isAlive: () => !hasExited(child),
+      timeoutMs: launch.readyTimeoutMs,
+      intervalMs: launch.pollIntervalMs,
+    });
     return { name, url, child, spawnedAt, readyAt };
   } catch (err) {
     if (hasExited(child)) throw exitError(child, 'before /readyz answered 200');
