@@ -27,6 +27,7 @@ import { connectRedisClient } from './store/redis-client.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
 import { createAccessTokens, type AccessTokens } from './tokens/access-token.js';
+import { createBrowserSessions, type BrowserSessions } from './browser/browser-sessions.js';
 import { withVerifiedTokenCache } from './tokens/verified-token-cache.js';
 
 export interface Deps {
@@ -36,6 +37,8 @@ export interface Deps {
   readonly store: Store;
   readonly accessTokens: AccessTokens;
   readonly verifySession: (token: string) => TokenVerdict;
+  /** Browser sign-in; undefined when `browser.enabled` is false. */
+  readonly browser: BrowserSessions | undefined;
   readonly passwords: PasswordHasher;
   readonly limiters: AuthLimiters;
   readonly passport: passport.Authenticator;
@@ -85,7 +88,11 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     now,
     onLookup: metrics.tokenCacheLookup,
   });
-  const verifySession = createSessionVerifier(verifyToken, createSessionGuard(store.sessions));
+  const guard = createSessionGuard(store.sessions);
+  const verifySession = createSessionVerifier(verifyToken, guard);
+  const browser = config.browser.enabled
+    ? createBrowserSessions(config, accessTokens, guard, { now, onCacheLookup: metrics.tokenCacheLookup })
+    : undefined;
   const bcryptPool = createBcryptPool({
     threads: config.passwords.workers,
     maxQueue: config.passwords.queue,
@@ -94,6 +101,7 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
   let current = createDecider({
     rules: compileRules(config, loaded.ruleLines),
     verifyAccessToken: verifySession,
+    verifySessionTicket: browser?.verify,
   });
   const storeOutage =
     config.store.driver === 'redis'
@@ -117,6 +125,7 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     store,
     accessTokens,
     verifySession,
+    browser,
     passwords: createPasswordHasher({
       cost: config.passwords.bcryptCost,
       engine: bcryptPool,
@@ -139,7 +148,11 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     replaceRules(next) {
       // Compiled with the running match settings: the own paths were set up with them.
       const rules = compileRules({ ...next.config, match: config.match }, next.ruleLines);
-      current = createDecider({ rules, verifyAccessToken: verifySession });
+      current = createDecider({
+        rules,
+        verifyAccessToken: verifySession,
+        verifySessionTicket: browser?.verify,
+      });
     },
     identityHeaders: {
       user: config.identity.userHeader.toLowerCase(),

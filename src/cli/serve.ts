@@ -36,6 +36,13 @@ export async function serve(options: { readonly config?: string }, io: CliIo): P
       );
     }
     logLintWarnings(logger, loaded);
+    const { browser } = loaded.config;
+    if (browser.enabled && !browser.cookie.secure) {
+      logger.warn(
+        { event: 'browser.cookie.insecure', cookieName: browser.cookie.name },
+        'browser.cookie.secure is false: the session cookie is also sent over plain http, where anyone on the path can read it; only for development on localhost',
+      );
+    }
     deps = await buildDeps({ loaded, logger });
   } catch (err) {
     return reportStartupError(err, io);

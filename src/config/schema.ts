@@ -60,6 +60,9 @@ const roleName = z
   .string({ error: 'expected a role name' })
   .regex(ROLE_NAME, { error: 'expected a role name of letters, digits and . _ : / - (no commas or spaces)' });
 
+/** A cookie name (RFC 6265 token), kept to characters no tool mangles. */
+const COOKIE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /** RFC 9110 §9.1 method token (tchar+), the same characters as a field name. */
 export const METHOD_TOKEN = HEADER_NAME;
 
@@ -168,6 +171,12 @@ const ruleSchema = z
       .min(1, { error: 'expected at least one role' })
       .optional()
       .describe('Forward when the user holds at least one of these roles.'),
+    signIn: z
+      .literal(false, { error: 'expected false (omit the key otherwise)' })
+      .optional()
+      .describe(
+        'With browser sign-in on, a browser navigation refused for want of a session is sent to the sign-in page; `signIn: false` answers it 401 like any other client (an API path a browser also calls).',
+      ),
   })
   .superRefine((rule, ctx) => {
     const modes = (['public', 'authenticated', 'roles'] as const).filter((mode) => rule[mode] !== undefined);
@@ -403,6 +412,69 @@ export const configSchema = z
       })
       .prefault({})
       .describe('GET /auth/verify, the decision endpoint for a proxy in front.'),
+    browser: z
+      .strictObject({
+        enabled: z
+          .boolean({ error: 'expected true or false' })
+          .default(true)
+          .describe('Serve the sign-in pages under /auth/ and accept the session cookie.'),
+        title: z
+          .string({ error: 'expected a text' })
+          .min(1, { error: 'expected a non-empty text' })
+          .max(100, { error: 'expected at most 100 characters' })
+          .default('Sign in')
+          .describe('Shown on the pages.'),
+        cookie: z
+          .strictObject({
+            name: z
+              .string({ error: 'expected a cookie name' })
+              .regex(COOKIE_NAME, { error: 'expected a cookie name of letters, digits and - _ .' })
+              .refine((name) => !/^__(host|secure)-/i.test(name), {
+                error: 'expected a name without a __Host- or __Secure- prefix (secure: true adds __Host-)',
+              })
+              .default('auth-sidecar')
+              .describe('The session cookie; with `secure: true` it is sent as `__Host-` and this name.'),
+            secure: z
+              .boolean({ error: 'expected true or false' })
+              .default(true)
+              .describe(
+                'Send the cookie only over https (and with the __Host- prefix). false only for plain-http development: start-up then logs a warning.',
+              ),
+            sameSite: z
+              .enum(['lax', 'strict'], { error: 'expected lax or strict' })
+              .default('lax')
+              .describe(
+                '`lax`: following a link from another site arrives signed in; `strict`: it arrives signed out.',
+              ),
+          })
+          .prefault({})
+          .describe('The session cookie: HttpOnly, Path=/, no Domain.'),
+        session: z
+          .strictObject({
+            idleTimeout: duration('30m', 'A browser session ends after this long without a request.'),
+            maxAge: duration('12h', 'A browser session ends this long after sign-in, whatever the activity.'),
+          })
+          .prefault({})
+          .describe('How long a browser session lasts.'),
+        trustedOrigins: z
+          .array(
+            z
+              .url({ protocol: /^https?$/, error: 'expected an origin such as https://app.example.com' })
+              .refine((url) => new URL(url).origin === url.replace(/\/$/, ''), {
+                error: 'expected an origin only (scheme, host and port; no path)',
+              })
+              .transform((url) => new URL(url).origin),
+            { error: 'expected a list of origins' },
+          )
+          .default([])
+          .describe(
+            'Other origins (such as https://admin.example.com) allowed to send unsafe requests and WebSocket upgrades with the session cookie; every other origin is refused with 403.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'Browser sign-in: pages under /auth/ and a session cookie that authenticates like a bearer token.',
+      ),
     default: z
       .enum(['deny', 'authenticated'], { error: 'expected deny or authenticated' })
       .default('deny')
@@ -619,4 +691,5 @@ export type Config = z.output<typeof configSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type RedisStoreConfig = z.output<typeof redisStoreSchema>;
 export type RuleConfig = z.output<typeof ruleSchema>;
+export type BrowserConfig = z.output<typeof configSchema>['browser'];
 export type PolicyTestConfig = z.output<typeof policyTestSchema>;

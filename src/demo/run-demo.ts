@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * `npm run demo`: the sidecar with the example config, a throwaway signing secret and the echo
- * backend behind it, so that a first try needs no setup at all.
+ * `npm run demo`: the sidecar with the demo config, a throwaway signing secret and the echo backend
+ * behind it, so that a first try needs no setup at all. config/demo.yaml is the example config's
+ * rules plus browser sign-in over plain http (`browser.cookie.secure: false`) and `/` for a
+ * signed-in browser; the example config that operators copy keeps the Secure cookie.
  */
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { runCli } from '../cli/run.js';
 import { listenEchoBackend } from './echo-backend.js';
 
+const CONFIG = 'config/demo.yaml';
 const port = process.env.PORT ?? '8080';
 const base = `http://localhost:${port}`;
 const echo = await listenEchoBackend(0);
@@ -19,8 +22,10 @@ const shutdownSignal = Promise.race([
 
 process.stdout.write(`Demo: generated a throwaway JWT_SECRET for this run (tokens die with it).
 Demo: echo backend on ${echo.url}; it answers with the request it received, headers included.
+Demo: config ${CONFIG}: browser sign-in over plain http, so the session cookie is not Secure
+      (browser.cookie.secure: false). Behind TLS, keep the default (true).
 `);
-const running = runCli(['serve', '--config', 'config/auth-sidecar.yaml'], {
+const running = runCli(['serve', '--config', CONFIG], {
   stdout: process.stdout,
   stderr: process.stderr,
   stdin: process.stdin,
@@ -38,7 +43,13 @@ function printInstructions(): void {
   const json = `-H 'Content-Type: application/json'`;
   const credentials = `'{"username":"alice","password":"wonderland-42"}'`;
   process.stdout.write(`
-auth-sidecar is listening on ${base} in front of the echo backend. In another terminal:
+auth-sidecar is listening on ${base} in front of the echo backend.
+
+In a browser, open ${base}/ : it sends you to the sign-in page. Create an account there (or sign in),
+and you land back on / : the echo backend's page, showing the X-User header the sidecar added.
+${base}/auth/account shows who you are and signs you out.
+
+Or with curl, in another terminal:
 
   curl -s -X POST ${base}/auth/register ${json} -d ${credentials}
   TOKEN=$(curl -s -X POST ${base}/auth/login ${json} -d ${credentials} | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).accessToken')

@@ -15,6 +15,7 @@ import { createPeerWatch } from '../http/peer-watch.js';
 import { createRequestClientKey } from '../http/request-client.js';
 import type { RequestContext } from '../http/request-context.js';
 import { createHeaderStripper } from '../http/strip-identity.js';
+import { isCrossOrigin, isSafeMethod } from '../browser/cross-origin.js';
 import { MAY_OVERRIDE, type Decision } from '../pipeline/decide.js';
 import { mutateForUpstream } from '../pipeline/mutate.js';
 import { originalRequestOf, type OriginalRequest } from './original-request.js';
@@ -38,6 +39,11 @@ export interface Question {
   readonly target: CanonicalTarget;
   readonly method: string;
   readonly authorization: string | readonly string[] | undefined;
+  /**
+   * Which way in asks. The session cookie is read on a proxied request and an upgrade; not on
+   * forward-auth's question, whose Origin and Host are the proxy's in front, not the browser's.
+   */
+  readonly via: 'request' | 'upgrade' | 'forward-auth';
 }
 
 export interface Admission {
@@ -49,14 +55,16 @@ export interface Admission {
    */
   admit(req: IncomingMessage, context: RequestContext): Admitted | ProblemError;
   /**
-   * `decide()` on `question`, a form body's possible method override included, and its record:
-   * the request line's fields, the metrics, the unchecked-session warning, a denial's audit event.
+   * `decide()` on `question`, with the session cookie when Authorization is absent and a form
+   * body's possible method override, then the cross-site check of a cookie-authenticated unsafe
+   * request or upgrade, and the record of it all: the request line's fields, the metrics, the
+   * unchecked-session warning, a denial's audit event, a session found over.
    */
   decide(req: IncomingMessage, admitted: Admitted, question: Question): Decision;
   /**
    * Makes an allowed request what the backend should see (canonical path, identity headers, no
-   * hop-by-hop fields) and returns the key its client is counted by; read before the change, which
-   * appends the peer to X-Forwarded-For.
+   * hop-by-hop fields, no session cookie) and returns the key its client is counted by; read before
+   * the change, which appends the peer to X-Forwarded-For.
    */
   prepareForUpstream(
     req: IncomingMessage,
@@ -74,6 +82,8 @@ export function createAdmission(deps: Deps): Admission {
   const watchPeer = createPeerWatch(deps.logger);
   const clientKey = createRequestClientKey(isTrustedProxy, config.limits.ipv6Prefix);
   const record = createDecisionRecorder(deps);
+  const browser = deps.browser;
+  const trustedOrigins = new Set(config.browser.trustedOrigins);
 
   return {
     admit(req, context) {
@@ -96,9 +106,25 @@ export function createAdmission(deps: Deps): Admission {
       return { context, peerTrusted, target, matchPath, original };
     },
 
-    decide(req, admitted, { target, method, authorization }) {
+    decide(req, admitted, { target, method, authorization, via }) {
       const override = mayCarryMethodOverride(method, req.headers) ? MAY_OVERRIDE : undefined;
-      const decision = decider.decideCanonical(target, method, authorization, override);
+      const cookie =
+        browser && via !== 'forward-auth' && authorization === undefined
+          ? browser.cookie.read(req.headers.cookie)
+          : undefined;
+      let decision = decider.decideCanonical(
+        target,
+        method,
+        cookie ? { authorization, cookie } : { authorization },
+        override,
+      );
+      if (
+        decision.cookie?.kind === 'valid' &&
+        (via === 'upgrade' || !isSafeMethod(method)) &&
+        isCrossOrigin(req, trustedOrigins)
+      ) {
+        decision = crossOriginDenial(decision);
+      }
       record(admitted.context, decision, method);
       return decision;
     },
@@ -106,7 +132,33 @@ export function createAdmission(deps: Deps): Admission {
     prepareForUpstream(req, admitted, decision) {
       const client = clientKey(req, admitted.peerTrusted);
       mutateForUpstream(req, decision, identityHeaders, admitted.peerTrusted, forwardBearerToken);
+      // Whatever the cookie held, the backend never sees it (nor its logs).
+      const cookies = req.headers.cookie;
+      if (browser && cookies !== undefined) {
+        const others = browser.cookie.strip(cookies);
+        if (others === undefined) delete req.headers.cookie;
+        else req.headers.cookie = others;
+      }
       return client;
     },
+  };
+}
+
+const CROSS_ORIGIN = new ProblemError(
+  'forbidden',
+  'This request came from another site with your session cookie; it was not sent on.',
+);
+
+/** The refusal of a request the cookie let through, sent from another origin. */
+function crossOriginDenial(decision: Decision): Decision {
+  const { rule, path, identity, cookie } = decision;
+  return {
+    outcome: 'deny',
+    reason: 'cross_origin',
+    error: CROSS_ORIGIN,
+    ...(rule && { rule }),
+    ...(path !== undefined && { path }),
+    ...(identity && { identity }),
+    ...(cookie && { cookie }),
   };
 }

@@ -41,6 +41,7 @@ export function createForwardAuth(admission: Admission, names: IdentityHeaderNam
       target: canonicalizeTarget(original.uri),
       method: original.method,
       authorization: authorizationOf(req),
+      via: 'forward-auth',
     });
     if (decision.outcome === 'deny') {
       sendProblem(res, decision.error, context.id);

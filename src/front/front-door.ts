@@ -17,6 +17,7 @@ import { withoutRedaction } from '../log/logger.js';
 import { createForwarder } from '../proxy/forward.js';
 import { ExchangeLimitError, upstreamErrorCode, upstreamProblem } from '../proxy/upstream-errors.js';
 import { createAdmission } from './admission.js';
+import { createBrowserAnswers } from './browser-answers.js';
 import { createForwardAuth } from './forward-auth.js';
 import { createProxyRequest } from './proxy-request.js';
 import { createUpgrade, refuseUpgrade } from './upgrade.js';
@@ -47,6 +48,7 @@ export function createFrontDoor(deps: Deps, notReadyReason: ReadinessCheck): Fro
       sendTimeoutMs: deps.config.limits.proxy.sendTimeout,
     },
     onUpstreamResponse: metrics.upstreamResponded,
+    ...(deps.browser && { isReservedCookie: deps.browser.cookie.isOwn }),
     onError(err, req, res) {
       const reqId = req.headers['x-request-id'];
       if (err instanceof ExchangeLimitError) {
@@ -68,7 +70,8 @@ export function createFrontDoor(deps: Deps, notReadyReason: ReadinessCheck): Fro
   metrics.watchUpstreamPool(() => forward.usage());
 
   const admission = createAdmission(deps);
-  const proxyRequest = createProxyRequest(admission, forward, metrics);
+  const answers = createBrowserAnswers(deps.browser, deps.config.browser.title, deps.now);
+  const proxyRequest = createProxyRequest(admission, forward, metrics, answers);
   const relayUpgrade = createUpgrade(deps, admission, forward);
   const answerForwardAuth = createForwardAuth(admission, deps.identityHeaders);
   // Not ready while every backend connection is in use, so that a load balancer sends elsewhere.

@@ -2,6 +2,7 @@
  * What the sidecar keeps of a decision, whichever way the request came in: the request line's
  * fields, the metrics, the warning for a session let through unchecked, a denial's audit event.
  */
+import { LRUCache } from 'lru-cache';
 import type { RequestContext } from '../http/request-context.js';
 import type { Audit } from '../log/audit.js';
 import type { Logger } from '../log/logger.js';
@@ -17,7 +18,20 @@ export function createDecisionRecorder(deps: {
   readonly audit: Audit;
 }): RecordDecision {
   const { logger, metrics, audit } = deps;
+  // A browser may send a dead cookie on many requests at once before it is cleared: told once.
+  const endedSessions = new LRUCache<string, true>({ max: 10_000 });
   return (context, decision, method) => {
+    const ended = decision.cookie?.kind === 'ended' ? decision.cookie.ended : undefined;
+    if (ended && !endedSessions.has(ended.sessionId)) {
+      endedSessions.set(ended.sessionId, true);
+      audit({
+        event: 'auth.session.end',
+        reqId: context.id,
+        reason: ended.why,
+        userId: ended.userId,
+        sessionId: ended.sessionId,
+      });
+    }
     context.decision = decision.outcome;
     context.rule = decision.rule?.id;
     if (decision.path !== undefined) context.path = decision.path;
@@ -42,6 +56,7 @@ export function createDecisionRecorder(deps: {
       reason: decision.reason,
       method,
       path: decision.path,
+      ...(decision.identity && { userId: decision.identity.id }),
     });
   };
 }

@@ -57,6 +57,7 @@ export function createUpgrade(deps: Deps, admission: Admission, forward: Forward
       target,
       method: req.method ?? 'GET',
       authorization,
+      via: 'upgrade',
     });
     if (decision.outcome === 'deny') {
       refuseUpgrade(socket, admitted, finish, decision.error);
@@ -78,14 +79,20 @@ export function createUpgrade(deps: Deps, admission: Admission, forward: Forward
     finish(101);
 
     const credentials = parseBearer(authorization);
-    if (decision.identity && credentials.kind === 'token') {
+    const session = decision.cookie?.kind === 'valid' ? decision.cookie.claims : undefined;
+    const whyEnded =
+      credentials.kind === 'token'
+        ? () => {
+            const verdict = deps.verifySession(credentials.token);
+            return verdict.valid ? undefined : verdict.reason;
+          }
+        : session && deps.browser
+          ? deps.browser.whyEnded.bind(undefined, session)
+          : undefined;
+    if (decision.identity && whyEnded) {
       closeWhenSessionEnds(
         socket,
-        () => {
-          if (storeOutage.refusesSessions()) return 'store_unavailable';
-          const verdict = deps.verifySession(credentials.token);
-          return verdict.valid ? undefined : verdict.reason;
-        },
+        () => (storeOutage.refusesSessions() ? 'store_unavailable' : whyEnded()),
         recheckMs,
         (reason) =>
           logger.info(

@@ -15,6 +15,15 @@ export type AuditEvent =
   | { readonly event: 'auth.refresh.reuse_detected'; readonly userId: string; readonly familyId: string }
   | { readonly event: 'auth.logout'; readonly userId: string; readonly revokedRefreshToken: boolean }
   | { readonly event: 'auth.password.change'; readonly userId: string }
+  | { readonly event: 'auth.session.start'; readonly userId: string; readonly sessionId: string }
+  | {
+      readonly event: 'auth.session.end';
+      readonly reason: 'sign_out' | 'idle' | 'expired' | 'revoked';
+      readonly userId: string;
+      /** Absent when every session of the user ended (sign out everywhere). */
+      readonly sessionId?: string;
+      readonly everywhere?: boolean;
+    }
   | { readonly event: 'auth.password.failure'; readonly userId: string }
   | {
       readonly event: 'auth.user.update';

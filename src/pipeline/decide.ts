@@ -1,6 +1,14 @@
 import { ProblemError } from '../errors.js';
 import type { Identity, TokenRejection } from '../identity.js';
-import { authenticate, type Authentication, type VerifyAccessToken } from './authenticate.js';
+import type { EndedSession, TicketClaims } from '../tokens/session-ticket.js';
+import {
+  authenticate,
+  type Authentication,
+  type CookieRejection,
+  type Credentials,
+  type VerifyAccessToken,
+  type VerifySessionTicket,
+} from './authenticate.js';
 import { authorize } from './authorize.js';
 import {
   canonicalizeTarget,
@@ -21,7 +29,20 @@ export type DenyReason =
   /** TRACE or TRACK: refused for every path, never forwarded. */
   | 'method_refused'
   /** A shared store that cannot be reached, under `store.unavailable: fail-closed`. */
-  | 'store_unavailable';
+  | 'store_unavailable'
+  /** The session cookie sent twice; neither is read. */
+  | 'cookie_ambiguous'
+  /** An unsafe request or an upgrade with the session cookie, from another origin. */
+  | 'cross_origin';
+
+/** What became of the session cookie a request carried, when it was read. */
+export type CookieOutcome =
+  | { readonly kind: 'valid'; readonly claims: TicketClaims }
+  | {
+      readonly kind: 'ended';
+      readonly reason: CookieRejection;
+      readonly ended?: EndedSession;
+    };
 
 export type Decision =
   | {
@@ -33,6 +54,7 @@ export type Decision =
       readonly identity?: Identity;
       /** Let through while the store was away, its session not checked (serve-verified). */
       readonly sessionUnchecked?: true;
+      readonly cookie?: CookieOutcome;
     }
   | {
       readonly outcome: 'deny';
@@ -40,6 +62,11 @@ export type Decision =
       readonly error: ProblemError;
       readonly rule?: RuleRef;
       readonly path?: string;
+      /** Who was refused, when a valid credential came along (a missing role). */
+      readonly identity?: Identity;
+      /** The roles the refusing rule asks for, one of which would have done. */
+      readonly requiredRoles?: readonly string[];
+      readonly cookie?: CookieOutcome;
     };
 
 export interface DecisionInput {
@@ -66,7 +93,7 @@ export interface Decider {
   decideCanonical(
     target: CanonicalTarget,
     method: string,
-    authorization: string | readonly string[] | undefined,
+    credentials: Credentials,
     options?: DecideOptions,
   ): Decision;
 }
@@ -74,25 +101,28 @@ export interface Decider {
 export interface DeciderDeps {
   readonly rules: RuleSet;
   readonly verifyAccessToken: VerifyAccessToken;
+  /** The session cookie's check; absent when browser sign-in is off. */
+  readonly verifySessionTicket?: VerifySessionTicket;
 }
 
 /**
  * Data in, Decision out: refused method → unambiguous path → match rule → authenticate →
  * authorize. Never touches a response.
  */
-export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decider {
+export function createDecider({ rules, verifyAccessToken, verifySessionTicket }: DeciderDeps): Decider {
   function decideCanonical(
     target: CanonicalTarget,
     method: string,
-    authorization: string | readonly string[] | undefined,
+    credentials: Credentials,
     options?: DecideOptions,
   ): Decision {
     if (isTraceMethod(method)) return { outcome: 'deny', reason: 'method_refused', error: TRACE_REFUSED };
     if (!target.ok) return pathDenial(target);
     const ambiguous = refuseAmbiguousSpelling(target.path, rules.spelling);
     if (ambiguous) return pathDenial(ambiguous);
-    const authentication = authenticate(authorization, verifyAccessToken);
+    const authentication = authenticate(credentials, verifyAccessToken, verifySessionTicket);
     const identity = authentication.kind === 'identified' ? authentication.identity : undefined;
+    const cookie = cookieOutcomeOf(authentication);
     const rule = rules.match(target.path, method);
     const overriding = options?.mayOverrideMethod
       ? strictestRefusal(target.path, authentication, rule)
@@ -100,13 +130,21 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
     if (overriding) {
       const { refusing, verdict } = overriding;
       return verdict === 'unauthenticated'
-        ? { outcome: 'deny', path: target.path, rule: refusing.ref, ...unauthenticated(authentication) }
+        ? {
+            outcome: 'deny',
+            path: target.path,
+            rule: refusing.ref,
+            ...unauthenticated(authentication),
+            ...(cookie && { cookie }),
+          }
         : {
             outcome: 'deny',
             path: target.path,
             rule: refusing.ref,
             reason: refusing.access.kind === 'deny' ? 'default_deny' : 'role_missing',
             error: FORBIDDEN_FOR_OVERRIDE,
+            ...(identity && { identity }),
+            ...(cookie && { cookie }),
           };
     }
     switch (authorize(rule.access, authentication).kind) {
@@ -117,9 +155,16 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
           query: target.query,
           rule: rule.ref,
           ...(identity && { identity }),
+          ...(cookie && { cookie }),
         };
       case 'unauthenticated':
-        return { outcome: 'deny', path: target.path, rule: rule.ref, ...unauthenticated(authentication) };
+        return {
+          outcome: 'deny',
+          path: target.path,
+          rule: rule.ref,
+          ...unauthenticated(authentication),
+          ...(cookie && { cookie }),
+        };
       case 'forbidden':
         return {
           outcome: 'deny',
@@ -127,6 +172,9 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
           rule: rule.ref,
           reason: rule.access.kind === 'deny' ? 'default_deny' : 'role_missing',
           error: FORBIDDEN,
+          ...(identity && { identity }),
+          ...(rule.access.kind === 'roles' && { requiredRoles: [...rule.access.roles] }),
+          ...(cookie && { cookie }),
         };
     }
   }
@@ -160,7 +208,7 @@ export function createDecider({ rules, verifyAccessToken }: DeciderDeps): Decide
       decideCanonical(
         canonicalizeTarget(input.target),
         input.method,
-        input.authorization,
+        { authorization: input.authorization },
         input.mayOverrideMethod ? MAY_OVERRIDE : undefined,
       ),
   };
@@ -204,10 +252,37 @@ const FORBIDDEN_FOR_OVERRIDE = new ProblemError(
 const TOKEN_MISSING = new ProblemError('unauthenticated', 'This path requires a bearer token.', {
   headers: { 'WWW-Authenticate': 'Bearer' },
 });
+const SESSION_ENDED = new ProblemError('unauthenticated', 'The browser session has ended; sign in again.', {
+  headers: { 'WWW-Authenticate': 'Bearer' },
+});
+const COOKIE_AMBIGUOUS = new ProblemError(
+  'unauthenticated',
+  'The session cookie came twice (one may have been set for a parent domain); neither was read. Sign in again.',
+  { headers: { 'WWW-Authenticate': 'Bearer' } },
+);
 const invalidTokenErrors = new Map<TokenRejection | 'credentials_not_bearer', ProblemError>();
 
-/** RFC 6750 §3: no credentials get a bare challenge; bad ones get `error="invalid_token"`. */
+/** The session cookie's part in a decision; undefined when none was read. */
+function cookieOutcomeOf(authentication: Authentication): CookieOutcome | undefined {
+  if (authentication.kind === 'identified') {
+    return authentication.session && { kind: 'valid', claims: authentication.session };
+  }
+  if (authentication.kind !== 'cookie_rejected') return undefined;
+  const { reason, ended } = authentication;
+  return { kind: 'ended', reason, ...(ended && { ended }) };
+}
+
+/**
+ * RFC 6750 §3: no credentials get a bare challenge; bad ones get `error="invalid_token"`. A session
+ * cookie that no longer holds is no token of the client's: it is told to sign in again.
+ */
 function unauthenticated(authentication: Authentication): { reason: DenyReason; error: ProblemError } {
+  if (authentication.kind === 'cookie_rejected') {
+    return {
+      reason: authentication.reason,
+      error: authentication.reason === 'cookie_ambiguous' ? COOKIE_AMBIGUOUS : SESSION_ENDED,
+    };
+  }
   if (authentication.kind !== 'rejected') return { reason: 'token_missing', error: TOKEN_MISSING };
   const { reason } = authentication;
   let error = invalidTokenErrors.get(reason);

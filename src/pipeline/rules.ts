@@ -15,6 +15,8 @@ export interface RuleRef {
   readonly index?: number;
   readonly line?: number;
   readonly path?: string;
+  /** `signIn: false`: a browser refused here gets the 401, not the sign-in page. */
+  readonly signIn?: false;
 }
 
 export interface CompiledRule {
@@ -81,7 +83,13 @@ function compileRule(
   // RFC 9110 §9.3.2: HEAD is GET without the body, so it is allowed wherever GET is.
   if (methods?.has('GET')) methods.add('HEAD');
   return {
-    ref: { id: `rules[${index}]`, index, path: rule.path, ...(line === undefined ? {} : { line }) },
+    ref: {
+      id: `rules[${index}]`,
+      index,
+      path: rule.path,
+      ...(line === undefined ? {} : { line }),
+      ...(rule.signIn === false ? { signIn: false } : {}),
+    },
     access: accessOf(rule),
     ...(methods === undefined ? {} : { methods }),
     pattern: globToRegExp(canonicalGlob(rule.path), caseInsensitive),

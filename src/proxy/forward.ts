@@ -40,14 +40,17 @@ export interface ForwarderOptions {
   readonly onUpgradeError?: (err: unknown, req: IncomingMessage) => void;
   /** Told how long the backend took to send its response head, in seconds (for metrics). */
   readonly onUpstreamResponse?: (seconds: number) => void;
+  /** Set-Cookie fields of the backend's that are dropped: those of the sidecar's own cookie. */
+  readonly isReservedCookie?: (setCookie: string) => boolean;
 }
 
 export interface Forwarder {
   /**
    * Streams the request to the backend once a connection is free; returns, without forwarding,
-   * the refusal to send when `client` already has `perClient` exchanges under way.
+   * the refusal to send when `client` already has `perClient` exchanges under way. `setCookie`
+   * is added to the backend's response (a renewed or cleared session cookie).
    */
-  (req: IncomingMessage, res: ServerResponse, client: string): ProblemError | undefined;
+  (req: IncomingMessage, res: ServerResponse, client: string, setCookie?: string): ProblemError | undefined;
   /**
    * Passes an allowed protocol upgrade (WebSocket) on, then relays both ways; an open WebSocket
    * counts against its client until it closes. Returns the refusal as the forwarder does.
@@ -75,6 +78,8 @@ interface Exchange {
   forwardedAt: number;
   stopBody: StopWatch | undefined;
   stopSend: StopWatch | undefined;
+  /** A Set-Cookie field of the sidecar's for the response. */
+  setCookie: string | undefined;
 }
 
 /** A response this small fits in the buffer before the client: it cannot stall a backend connection. */
@@ -126,6 +131,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         }
       }
       removeHopByHop(proxyRes.headers);
+      setSidecarCookie(proxyRes, exchange?.setCookie);
       // The client's connection is not the backend's: keep-alive is what the client asked for.
       proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
     });
@@ -135,7 +141,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (exchange) proxyReq.once('close', () => leave(exchange));
       // The relay ends the backend's side only when the client's errors; a client socket that
       // closes (or that the session check closes) must take the backend's connection with it.
-      proxyReq.once('upgrade', (_res, backendSocket: Socket) => {
+      proxyReq.once('upgrade', (backendRes: IncomingMessage, backendSocket: Socket) => {
+        // Before http-proxy writes the 101 to the client: its listener comes after this one.
+        setSidecarCookie(backendRes, undefined);
         socket.once('close', () => backendSocket.destroy());
       });
       // Refused (no 101): the answer is relayed to the client, and the backend connection, never
@@ -172,6 +180,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     agent: false,
   });
 
+  /** The backend's Set-Cookie fields without the sidecar's cookie, and the sidecar's own, if any. */
+  const setSidecarCookie = (backendRes: IncomingMessage, own: string | undefined) => {
+    const isReserved = options.isReservedCookie;
+    const fields = backendRes.headers['set-cookie'];
+    const kept = fields && isReserved ? fields.filter((field) => !isReserved(field)) : fields;
+    const all = own === undefined ? kept : [...(kept ?? []), own];
+    if (all === fields) return;
+    if (all === undefined || all.length === 0) delete backendRes.headers['set-cookie'];
+    else backendRes.headers['set-cookie'] = all;
+  };
+
   const leave = (exchange: Exchange) => {
     if (exchange.left) return;
     exchange.left = true;
@@ -199,6 +218,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     onEnd: (release: () => void) => void,
     send: () => void,
     timedOut: () => void,
+    setCookie?: string,
   ): void => {
     const exchange: Exchange = {
       waiter: undefined,
@@ -206,6 +226,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       forwardedAt: 0,
       stopBody: undefined,
       stopSend: undefined,
+      setCookie,
     };
     exchanges.set(req, exchange);
     onEnd(() => {
@@ -218,7 +239,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     else exchange.waiter = pool.wait(send, timedOut);
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, client: string): ProblemError | undefined => {
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    client: string,
+    setCookie?: string,
+  ): ProblemError | undefined => {
     if (!clients.take(client)) return clientBusyProblem();
     // Node has answered 100 Continue already; passed on, the field would also make
     // http-proxy-middleware skip the proxyReq event, and with it the timers set there.
@@ -232,6 +258,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       // http-proxy-middleware already reported a failure through on.error; its promise only repeats it.
       () => void proxy(req, res, () => undefined).catch(() => undefined),
       () => options.onError(queueTimeout(limits.queueTimeoutMs), req, res),
+      setCookie,
     );
     return undefined;
   };

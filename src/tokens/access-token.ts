@@ -95,6 +95,9 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       }
       if (FORBIDDEN_HEADER_PARAMETERS.some((name) => name in verified.header))
         return rejected('token_invalid');
+      // A session ticket (session-ticket.ts) is the cookie's, never a bearer token.
+      if (verified.header.typ !== undefined && verified.header.typ !== 'JWT')
+        return rejected('token_invalid');
       const claims = claimsOf(verified.payload);
       if (!claims) return rejected('token_invalid');
       // jsonwebtoken checks nbf but not iat: a token from the future was not issued here.
@@ -113,7 +116,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
  * error with a stack trace, which makes a flood of forged tokens cost more than a valid one.
  * Everything else, including every token this passes, is still judged by jsonwebtoken.
  */
-function hasForeignSignature(token: string, key: KeyObject): boolean {
+export function hasForeignSignature(token: string, key: KeyObject): boolean {
   const headerEnd = token.indexOf('.');
   const payloadEnd = token.indexOf('.', headerEnd + 1);
   // Not three parts with a signature: jsonwebtoken names what is wrong with it.

@@ -12,8 +12,11 @@ export interface VerifiedTokenCacheOptions {
   readonly onLookup?: (hit: boolean) => void;
 }
 
-interface Entry {
-  readonly verdict: Extract<TokenVerdict, { valid: true }>;
+/** A verifier's answer: an access token's, or a session ticket's. */
+type Verdict = { readonly valid: true; readonly expiresAt: number } | { readonly valid: false };
+
+interface Entry<V extends Verdict> {
+  readonly verdict: Extract<V, { valid: true }>;
   readonly acceptedUntil: number;
 }
 
@@ -24,15 +27,15 @@ interface Entry {
  * is still checked by the caller on every request, so those win at once. Refusals are never
  * cached, so a flood of bad tokens cannot evict good ones.
  */
-export function withVerifiedTokenCache(
-  verify: (token: string) => TokenVerdict,
+export function withVerifiedTokenCache<V extends Verdict = TokenVerdict>(
+  verify: (token: string) => V,
   options: VerifiedTokenCacheOptions,
-): (token: string) => TokenVerdict {
+): (token: string) => V {
   if (options.maxEntries === 0) return verify;
   const { now, onLookup } = options;
   // Whole seconds, as the verifier applies its leeway to `exp`.
   const leewayMs = Math.floor(options.leewayMs / 1000) * 1000;
-  const cache = new LRUCache<string, Entry>({ max: options.maxEntries });
+  const cache = new LRUCache<string, Entry<V>>({ max: options.maxEntries });
 
   return (token) => {
     const cached = cache.get(token);
@@ -45,7 +48,11 @@ export function withVerifiedTokenCache(
     }
     onLookup?.(false);
     const verdict = verify(token);
-    if (verdict.valid) cache.set(token, { verdict, acceptedUntil: verdict.expiresAt + leewayMs });
+    if (isValid(verdict)) cache.set(token, { verdict, acceptedUntil: verdict.expiresAt + leewayMs });
     return verdict;
   };
+}
+
+function isValid<V extends Verdict>(verdict: V): verdict is Extract<V, { valid: true }> {
+  return verdict.valid;
 }

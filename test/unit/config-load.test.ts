@@ -50,6 +50,13 @@ const DEFAULT_CONFIG = {
     forwardBearerToken: false,
   },
   forwardAuth: { headers: 'original' },
+  browser: {
+    enabled: true,
+    title: 'Sign in',
+    cookie: { name: 'auth-sidecar', secure: true, sameSite: 'lax' },
+    session: { idleTimeout: 30 * 60_000, maxAge: 12 * 3_600_000 },
+    trustedOrigins: [],
+  },
   default: 'deny',
   rules: [],
   tests: [],
@@ -115,6 +122,13 @@ describe('loadConfig', () => {
           forwardBearerToken: false,
         },
         forwardAuth: { headers: 'original' },
+        browser: {
+          enabled: true,
+          title: 'Example Corp',
+          cookie: { name: 'corp-session', secure: true, sameSite: 'strict' },
+          session: { idleTimeout: 10 * 60_000, maxAge: 8 * 3_600_000 },
+          trustedOrigins: ['https://admin.example.com'],
+        },
         default: 'authenticated',
         rules: [
           { path: '/public/**', public: true },

@@ -1,5 +1,6 @@
 import type passport from 'passport';
 import type { Config } from '../../config/schema.js';
+import type { BrowserSessions } from '../../browser/browser-sessions.js';
 import type { TokenVerdict } from '../../identity.js';
 import type { Audit } from '../../log/audit.js';
 import type { Logger } from '../../log/logger.js';
@@ -15,6 +16,8 @@ export interface AuthDeps {
   readonly accessTokens: AccessTokens;
   /** Token and session in one check; the proxy path uses the very same function. */
   readonly verifySession: (token: string) => TokenVerdict;
+  /** Browser sign-in; undefined when it is off. */
+  readonly browser: BrowserSessions | undefined;
   readonly passwords: PasswordHasher;
   readonly limiters: AuthLimiters;
   readonly audit: Audit;

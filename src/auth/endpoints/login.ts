@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ProblemError } from '../../errors.js';
 import type { UserRecord } from '../../store/types.js';
 import { auditRequest } from './audit-request.js';
@@ -18,27 +18,7 @@ export function createLoginHandler(deps: AuthContext): RequestHandler {
   return async (req, res) => {
     refuseCredentialsInUrl(req.originalUrl);
     const body = parseBody(loginBody, req.body);
-    const client = clientKey(req, deps.config.limits.ipv6Prefix);
-    const username = normalizeUsername(body.username);
-    const attempt = await countLoginAttempt(deps.limiters, client, usernameKeyOf(body.username));
-    const { user } = await authenticateWith(deps.passport, 'local', req, res).catch(async (err: unknown) => {
-      await attempt.giveBack();
-      throw err;
-    });
-    if (!user) {
-      // The raw field is logged only when it is a valid username: it may hold a password typed there.
-      auditRequest(
-        deps,
-        req,
-        username === undefined
-          ? { event: 'auth.login.failure', username: null, reason: 'invalid_username' }
-          : { event: 'auth.login.failure', username, reason: 'invalid_credentials' },
-      );
-      // The same answer whether the user is unknown, disabled or the password wrong.
-      throw new ProblemError('invalid_credentials', 'The username or password is wrong.');
-    }
-    await attempt.succeeded();
-    auditRequest(deps, req, { event: 'auth.login.success', userId: user.id, username: user.username });
+    const { user, client } = await checkPassword(deps, req, res, body);
     // The session starts from the record read before the password check.
     const { response } = await startSession(deps, user);
     await rehashIfNeeded(deps, user, body.password, client);
@@ -47,11 +27,47 @@ export function createLoginHandler(deps: AuthContext): RequestHandler {
 }
 
 /**
+ * The password check of a login, through passport-local, whichever form the credentials came in
+ * (the JSON body, the sign-in form): counted against the brute-force limits, audited, and refused
+ * with one answer for an unknown user, a disabled one and a wrong password. Returns the user record
+ * read before the check, which the session must start from.
+ */
+export async function checkPassword(
+  deps: AuthContext,
+  req: Request,
+  res: Response,
+  body: { readonly username: string },
+): Promise<{ user: UserRecord; client: string }> {
+  const client = clientKey(req, deps.config.limits.ipv6Prefix);
+  const username = normalizeUsername(body.username);
+  const attempt = await countLoginAttempt(deps.limiters, client, usernameKeyOf(body.username));
+  const { user } = await authenticateWith(deps.passport, 'local', req, res).catch(async (err: unknown) => {
+    await attempt.giveBack();
+    throw err;
+  });
+  if (!user) {
+    // The raw field is logged only when it is a valid username: it may hold a password typed there.
+    auditRequest(
+      deps,
+      req,
+      username === undefined
+        ? { event: 'auth.login.failure', username: null, reason: 'invalid_username' }
+        : { event: 'auth.login.failure', username, reason: 'invalid_credentials' },
+    );
+    // The same answer whether the user is unknown, disabled or the password wrong.
+    throw new ProblemError('invalid_credentials', 'The username or password is wrong.');
+  }
+  await attempt.succeeded();
+  auditRequest(deps, req, { event: 'auth.login.success', userId: user.id, username: user.username });
+  return { user, client };
+}
+
+/**
  * A login whose URL carries a `username` or `password` parameter is refused (400) whatever its
  * body: credentials in a URL end up in the logs and histories of whatever it passes through, and
  * passport-local would read one from there for a field the body lacks.
  */
-function refuseCredentialsInUrl(url: string): void {
+export function refuseCredentialsInUrl(url: string): void {
   const query = url.indexOf('?');
   if (query === -1) return;
   for (const name of new URLSearchParams(url.slice(query + 1)).keys()) {
@@ -70,7 +86,7 @@ function refuseCredentialsInUrl(url: string): void {
  * at the configured cost, only if it is still the stored one: a password changed meanwhile wins. A
  * rehash that cannot run now (queue full, store away) is left for the next login.
  */
-async function rehashIfNeeded(
+export async function rehashIfNeeded(
   deps: AuthContext,
   user: UserRecord,
   password: string,

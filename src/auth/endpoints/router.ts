@@ -4,6 +4,7 @@ import { createReadiness, liveness, type ReadinessCheck } from '../../http/healt
 import { asProblem, sendProblem } from '../../http/problem.js';
 import { requestContext } from '../../http/request-context.js';
 import { packageVersion } from '../../runtime.js';
+import { mountBrowserPages } from './browser-pages.js';
 import type { AuthContext } from './deps.js';
 import { createLoginHandler } from './login.js';
 import { createLogoutHandler } from './logout.js';
@@ -52,6 +53,8 @@ export function createAuthApp(deps: AuthContext, notReadyReason: ReadinessCheck)
     .route('/openapi.json')
     .get(serveJson(buildOpenApiDocument({ version: packageVersion(), identity: deps.config.identity })))
     .all(methodNotAllowed('GET, HEAD'));
+  const { browser } = deps;
+  if (browser) mountBrowserPages(auth, { ...deps, browser });
   app.use('/auth', auth);
 
   app.use(notFound);

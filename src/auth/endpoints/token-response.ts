@@ -45,13 +45,15 @@ export function tokenResponse(
 }
 
 /**
- * How a session ends (logout, replay, eviction): its access tokens are refused for as long as the
- * newest of them can be accepted, exp and clock leeway included.
+ * How a session ends (logout, replay, eviction, sign-out): its access tokens and session tickets
+ * are refused for as long as the newest of them can be accepted, exp and clock leeway included.
  */
 export function sessionEnding(deps: AuthDeps): SessionEnding {
   const now = deps.now();
   const { accessTtl, leeway } = deps.config.tokens;
-  return { now, refuseAccessUntil: now + accessTtl + leeway + 1000 };
+  const { enabled, session } = deps.config.browser;
+  const longest = enabled ? Math.max(accessTtl, session.idleTimeout) : accessTtl;
+  return { now, refuseAccessUntil: now + longest + leeway + 1000 };
 }
 
 /**
