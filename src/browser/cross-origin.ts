@@ -23,9 +23,10 @@ export function isCrossOrigin(req: IncomingMessage, trustedOrigins: ReadonlySet<
   const site = req.headers['sec-fetch-site'];
   if (site === 'same-origin' || site === 'none') return false;
   const origin = req.headers.origin;
-  if (origin === undefined) return site !== undefined;
-  if (trustedOrigins.has(origin)) return false;
-  return origin !== ownOrigin(req);
+  if (origin !== undefined && trustedOrigins.has(origin)) return false;
+  // The browser's own word on the site wins over comparing Origin with what the request says of its host.
+  if (site !== undefined) return true;
+  return origin !== undefined && origin !== ownOrigin(req);
 }
 
 /** The origin the browser addressed: scheme and host as the first trusted hop saw them, else as received. */

@@ -5,13 +5,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { BrowserSessions } from '../../browser/browser-sessions.js';
-import { ProblemError } from '../../errors.js';
 import type { UserRecord } from '../../store/types.js';
 import type { TicketClaims } from '../../tokens/session-ticket.js';
 import { generateRefreshToken } from '../../tokens/refresh-token.js';
 import { auditRequest } from './audit-request.js';
 import type { AuthContext } from './deps.js';
-import { sessionEnding } from './token-response.js';
+import { sessionEnding, startFamilyFor } from './token-response.js';
 
 /** Browser sign-in's deps, present: the pages are mounted only when it is on. */
 export type BrowserContext = AuthContext & { readonly browser: BrowserSessions };
@@ -26,36 +25,20 @@ export async function startBrowserSession(
   req: IncomingMessage,
   user: UserRecord,
 ): Promise<string> {
-  const ending = sessionEnding(deps);
   // Its family secret is thrown away: this session can never be refreshed, only carried by tickets.
   const family = generateRefreshToken();
-  const started = await deps.store.refreshTokens.startFamily({
-    userId: user.id,
-    expectedTokenVersion: user.tokenVersion,
-    familyId: family.familyId,
-    token: { tokenHash: family.tokenHash, expiresAt: ending.now + deps.config.browser.session.maxAge },
-    maxFamilies: deps.config.tokens.maxSessions,
-    refuseAccessUntil: ending.refuseAccessUntil,
-    now: ending.now,
-  });
-  if (!started.started) {
-    deps.logger.info(
-      { event: 'auth.session.refused', userId: user.id, reason: 'user_changed' },
-      'the user changed during the password check; no session started',
-    );
-    throw new ProblemError('invalid_credentials', 'The username or password is wrong.');
-  }
-  const current = started.user;
+  const current = await startFamilyFor(deps, user, family, deps.config.browser.session.maxAge);
+  const authTime = deps.now();
   const { ticket, expiresAt } = deps.browser.tickets.issue({
     id: current.id,
     username: current.username,
     roles: current.roles,
     tokenVersion: current.tokenVersion,
     sessionId: family.familyId,
-    authTime: ending.now,
+    authTime,
   });
   auditRequest(deps, req, { event: 'auth.session.start', userId: current.id, sessionId: family.familyId });
-  return deps.browser.cookie.serialize(ticket, expiresAt, ending.now);
+  return deps.browser.cookie.serialize(ticket, expiresAt, authTime);
 }
 
 /** The session of the request's cookie, when it still stands. */

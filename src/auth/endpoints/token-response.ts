@@ -58,21 +58,38 @@ export function sessionEnding(deps: AuthDeps): SessionEnding {
 
 /**
  * A new session (a login or a registration) and the tokens that go with it. `user` is the record
- * read before the password was checked: the family starts, in one atomic step of the store, only
- * if the user is still enabled and unchanged since, so a password change or disabling that lands
- * during the check ends this login too. The access token is issued from the record that step read.
+ * read before the password was checked: see {@link startFamilyFor}.
  */
 export async function startSession(
   deps: AuthDeps,
   user: UserRecord,
 ): Promise<{ response: TokenResponse; familyId: string }> {
-  const ending = sessionEnding(deps);
   const refresh = generateRefreshToken();
+  const started = await startFamilyFor(deps, user, refresh, deps.config.tokens.refreshTtl);
+  return {
+    response: tokenResponse(deps, started, refresh.token, refresh.familyId),
+    familyId: refresh.familyId,
+  };
+}
+
+/**
+ * Starts the session of `family` for `user`, the record read before the password was checked,
+ * ending `lifetimeMs` from now: in one atomic step of the store, only if the user is still enabled
+ * and unchanged since, so a password change or disabling that lands during the check ends this
+ * sign-in too (answered as a wrong password). Returns the record that step read, to issue from.
+ */
+export async function startFamilyFor(
+  deps: AuthDeps,
+  user: UserRecord,
+  family: { readonly familyId: string; readonly tokenHash: string },
+  lifetimeMs: number,
+): Promise<UserRecord> {
+  const ending = sessionEnding(deps);
   const started = await deps.store.refreshTokens.startFamily({
     userId: user.id,
     expectedTokenVersion: user.tokenVersion,
-    familyId: refresh.familyId,
-    token: { tokenHash: refresh.tokenHash, expiresAt: ending.now + deps.config.tokens.refreshTtl },
+    familyId: family.familyId,
+    token: { tokenHash: family.tokenHash, expiresAt: ending.now + lifetimeMs },
     maxFamilies: deps.config.tokens.maxSessions,
     refuseAccessUntil: ending.refuseAccessUntil,
     now: ending.now,
@@ -85,10 +102,7 @@ export async function startSession(
     // The same answer as a wrong password: the credentials checked are no longer the user's.
     throw new ProblemError('invalid_credentials', 'The username or password is wrong.');
   }
-  return {
-    response: tokenResponse(deps, started.user, refresh.token, refresh.familyId),
-    familyId: refresh.familyId,
-  };
+  return started.user;
 }
 
 /** RFC 6749 §5.1: token responses must not be cached. */
