@@ -20,6 +20,28 @@ export interface JsonRequest {
 /** One HTTP exchange; the body is parsed as JSON when it is JSON. */
 export function sendJson(url: string, options: JsonRequest = {}): Promise<JsonResponse> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return exchange(
+    url,
+    options,
+    payload === undefined ? undefined : { type: 'application/json', text: payload },
+  );
+}
+
+/** A POST of an HTML form (application/x-www-form-urlencoded), as a browser submits one. */
+export function sendForm(
+  url: string,
+  fields: Readonly<Record<string, string>>,
+  options: Omit<JsonRequest, 'body'> = {},
+): Promise<JsonResponse> {
+  const text = new URLSearchParams(fields).toString();
+  return exchange(url, options, { type: 'application/x-www-form-urlencoded', text });
+}
+
+function exchange(
+  url: string,
+  options: Omit<JsonRequest, 'body'>,
+  payload: { readonly type: string; readonly text: string } | undefined,
+): Promise<JsonResponse> {
   return new Promise<JsonResponse>((resolve, reject) => {
     const started = process.hrtime.bigint();
     const req = request(
@@ -30,7 +52,7 @@ export function sendJson(url: string, options: JsonRequest = {}): Promise<JsonRe
         headers: {
           ...(payload === undefined
             ? {}
-            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            : { 'content-type': payload.type, 'content-length': Buffer.byteLength(payload.text) }),
           ...options.headers,
         },
       },
@@ -46,7 +68,7 @@ export function sendJson(url: string, options: JsonRequest = {}): Promise<JsonRe
       },
     );
     req.on('error', reject);
-    req.end(payload);
+    req.end(payload?.text);
   });
 }
 

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { MachineInfo } from '../lib/machine.js';
 import type { BeforeComparison } from '../scenarios/before.js';
+import type { CookieComparison } from '../scenarios/cookie-vs-bearer.js';
 import type { InstructionsComparison } from '../scenarios/instructions.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedRow, PacedRun, StormTotals } from '../scenarios/paced.js';
@@ -27,6 +28,8 @@ export interface BenchResults {
   };
   /** Scenario 1 with the Redis store against the lowdb store, or why it was skipped. */
   readonly redis: RedisComparison;
+  /** Scenario 1 with a browser's session cookie against the bearer token, on the lowdb sidecar. */
+  readonly cookie: CookieComparison;
   /** Scenarios 1 and 2 against an earlier build (BENCH_BEFORE=<git ref>); absent otherwise. */
   readonly before?: BeforeComparison;
   /**

@@ -58,6 +58,13 @@ export function formatSummaryTable(results: BenchResults): string {
       { 'sidecar-redis': redisNotes(results), 'sidecar-before': beforeNotes(results, 'auth-get') },
     ),
     ...redisSkippedRow(results),
+    ...throughputRows(
+      results,
+      'cookie-get',
+      '1 GET + session cookie, #18',
+      [['sidecar', target('cookie-get.vs-auth-get'), 'vs token']],
+      { sidecar: cookieNotes(results) },
+    ),
     ...pacedRows(results, target('paced.p50-over-baseline'), target('paced.p99-over-baseline')),
     ...throughputRows(results, 'public-get', '2 public GET, no token', [], {
       'sidecar-before': beforeNotes(results, 'public-get'),
@@ -126,6 +133,16 @@ function redisNotes(results: BenchResults): string[] {
       : [
           `${formatRate(commands)} Redis commands over ${formatRate(redis.redisSidecarRequests)} requests + warm-up`,
         ]),
+  ];
+}
+
+/** The cookie's name and the per-round ratios behind the cookie row of scenario 1. */
+function cookieNotes(results: BenchResults): string[] {
+  const { cookie } = results;
+  const ratios = cookie.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ');
+  return [
+    `${cookie.cookieName} from the sign-in form, a fresh one each run`,
+    `figure = median of ratios by round ${ratios} (ratio of median req/s ${cookie.ratioOfMedians.toFixed(2)})`,
   ];
 }
 

@@ -2,6 +2,7 @@
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { PacedCondition, PacedRow } from '../scenarios/paced.js';
 import type { BeforeComparison } from '../scenarios/before.js';
+import type { CookieComparison } from '../scenarios/cookie-vs-bearer.js';
 import type { InstructionsComparison, ScenarioInstructions } from '../scenarios/instructions.js';
 import type { RedisComparison } from '../scenarios/redis-store.js';
 import type { StoreResult } from '../scenarios/store.js';
@@ -15,6 +16,7 @@ export type TargetId =
   | 'auth-get.redis-vs-lowdb'
   | 'auth-get.vs-before'
   | 'auth-get.instructions-vs-before'
+  | 'cookie-get.vs-auth-get'
   | 'public-get.instructions-vs-before'
   | 'paced.p50-over-baseline'
   | 'paced.p99-over-baseline'
@@ -26,6 +28,9 @@ export type TargetId =
 
 /** The Redis row: req/s with the Redis store at least this share of req/s with lowdb. */
 export const REDIS_VS_LOWDB_BOUND = 0.9;
+
+/** Scenario 1 with the session cookie: req/s at least this share of req/s with the bearer token. */
+export const COOKIE_VS_BEARER_BOUND = 0.9;
 
 /** With BENCH_BEFORE: the current build's req/s at least this share of the earlier build's. */
 export const VS_BEFORE_BOUND = 0.95;
@@ -50,6 +55,8 @@ export interface MeasuredFigures {
   readonly paced: readonly PacedRow[];
   /** Scenario 1 with the Redis store against lowdb, or why it was skipped. */
   readonly redis: RedisComparison;
+  /** Scenario 1 with the session cookie against the bearer token. */
+  readonly cookie: CookieComparison;
   /** Scenarios 1 and 2 against an earlier build; absent unless BENCH_BEFORE asked for it. */
   readonly before?: BeforeComparison;
   /** The same in instructions per request; skipped, not missed, without valgrind. */
@@ -73,6 +80,7 @@ export function evaluateTargets(figures: MeasuredFigures): TargetResult[] {
   const baseline = row('auth-get', 'baseline');
   const seed = row('auth-get', 'seed');
   const sidecar = row('auth-get', 'sidecar');
+  const withCookie = row('cookie-get', 'sidecar');
   // Absent when redis-server is not installed: the Redis row is then skipped, not missed.
   const redis = figures.throughput.find((r) => r.scenario === 'auth-get' && r.server === 'sidecar-redis');
   const stores = 'skipped' in figures.redis ? undefined : figures.redis;
@@ -103,6 +111,16 @@ export function evaluateTargets(figures: MeasuredFigures): TargetResult[] {
       compare: '>=',
       bound: 4,
       clean: clean(sidecar, seed),
+    }),
+    check({
+      id: 'cookie-get.vs-auth-get',
+      description:
+        'authenticated GET: sidecar req/s with the session cookie / with the bearer token, median of the rounds',
+      measured: figures.cookie.ratio,
+      unit: 'x',
+      compare: '>=',
+      bound: COOKIE_VS_BEARER_BOUND,
+      clean: clean(withCookie, sidecar),
     }),
     ...(redis && stores
       ? [

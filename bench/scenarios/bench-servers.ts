@@ -27,6 +27,11 @@ export interface BenchTokens {
   readonly redis?: string;
   /** An access token the earlier build issued to its bench user. */
   readonly before?: string;
+  /**
+   * Signs the bench user in to the lowdb sidecar through its sign-in form, a new session each
+   * call, and gives the session cookie as `name=value`.
+   */
+  readonly signIn: () => Promise<string>;
 }
 
 export function serverOf(servers: BenchServers, kind: ServerKind): RunningServer {
@@ -42,4 +47,8 @@ export function cpuPids(servers: BenchServers, kind: ServerKind): Record<string,
 
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
+}
+
+export function cookie(pair: string): Record<string, string> {
+  return { cookie: pair };
 }

@@ -1,6 +1,8 @@
 /**
  * Scenarios 1 to 4 at full speed: 50 connections, closed loop. Every case runs once to warm up,
  * then the rounds interleave the cases, so that a slow moment of the machine hits all of them.
+ * Scenario 1 runs on the lowdb sidecar twice, with the bearer token and with the session cookie of
+ * a browser sign-in (`cookie-get`), the two back to back in every round.
  */
 import type { LoadGenerators } from '../load/generators.js';
 import { runSaturating } from '../load/generators.js';
@@ -11,6 +13,7 @@ import { BENCH_PATHS } from '../servers/sidecar-config.js';
 import { SETTINGS } from '../settings.js';
 import {
   bearer,
+  cookie,
   cpuPids,
   serverOf,
   type BenchServers,
@@ -18,13 +21,15 @@ import {
   type ServerKind,
 } from './bench-servers.js';
 
-export type ThroughputScenario = 'auth-get' | 'public-get' | 'invalid-token' | 'post-1mib';
+export type ThroughputScenario = 'auth-get' | 'cookie-get' | 'public-get' | 'invalid-token' | 'post-1mib';
 
 interface ThroughputCase {
   readonly scenario: ThroughputScenario;
   readonly server: ServerKind;
   readonly request: LoadRequest;
   readonly expectedStatus: number;
+  /** Headers fetched anew before each run of the case, added to the request's. */
+  readonly freshHeaders?: () => Promise<Readonly<Record<string, string>>>;
 }
 
 export interface ThroughputRun extends LoadResult {
@@ -75,12 +80,20 @@ function buildCases(servers: BenchServers, tokens: BenchTokens): ThroughputCase[
   return [
     ok('auth-get', 'baseline', get('baseline', BENCH_PATHS.roleRule)),
     ok('auth-get', 'seed', get('seed', BENCH_PATHS.roleRule, tokens.valid)),
+    // The same request with a browser's session cookie instead of the token, next to the bearer
+    // case (see PAIRED). A browser takes the renewed cookie the sidecar sends once a ticket is a
+    // minute old; the load generator sends one cookie throughout, so every run signs in afresh:
+    // what a browser's requests cost, not a signature per request on a ticket due for renewal.
+    {
+      ...ok('cookie-get', 'sidecar', get('sidecar', BENCH_PATHS.roleRule)),
+      freshHeaders: async () => cookie(await tokens.signIn()),
+    },
     ok('auth-get', 'sidecar', get('sidecar', BENCH_PATHS.roleRule, tokens.valid)),
-    // Right after the lowdb sidecar, so that the two stores see the same moment of the machine.
+    // Next to the lowdb sidecar (see PAIRED), so that the two stores see the same moment of the machine.
     ...(servers['sidecar-redis'] && tokens.redis !== undefined
       ? [ok('auth-get', 'sidecar-redis', get('sidecar-redis', BENCH_PATHS.roleRule, tokens.redis))]
       : []),
-    // Right after the current build, for the same reason.
+    // Next to them, for the same reason.
     ...(servers['sidecar-before'] && tokens.before !== undefined
       ? [ok('auth-get', 'sidecar-before', get('sidecar-before', BENCH_PATHS.roleRule, tokens.before))]
       : []),
@@ -134,28 +147,40 @@ export async function runThroughput(
   return { runs, rows: cases.map((testCase) => summarizeCase(testCase, runs)) };
 }
 
+type CaseKey = readonly [ThroughputScenario, ServerKind];
+
 /**
- * The cases in their order, except that every other round runs the Redis-store sidecar and the
- * earlier build before the current lowdb sidecar: a pair always run in the same order could
- * favour whichever goes first or second.
+ * Cases compared round by round, each group listed next to each other in buildCases(): scenario 1
+ * with the cookie, the bearer token, the Redis store and the earlier build; scenario 2 on the
+ * current and the earlier build.
+ */
+const PAIRED: readonly (readonly CaseKey[])[] = [
+  [
+    ['cookie-get', 'sidecar'],
+    ['auth-get', 'sidecar'],
+    ['auth-get', 'sidecar-redis'],
+    ['auth-get', 'sidecar-before'],
+  ],
+  [
+    ['public-get', 'sidecar'],
+    ['public-get', 'sidecar-before'],
+  ],
+];
+
+/**
+ * The cases in their order, except that every other round runs each group of paired cases in
+ * reverse: a pair always run in the same order could favour whichever goes first or second.
  */
 function orderForRound(cases: readonly ThroughputCase[], round: number): ThroughputCase[] {
   const ordered = [...cases];
   if (round % 2 === 1) return ordered;
-  const indexOf = (scenario: ThroughputScenario, server: ServerKind) =>
-    cases.findIndex((c) => c.scenario === scenario && c.server === server);
-  const pairs: readonly (readonly [ThroughputScenario, ServerKind])[] = [
-    ['auth-get', 'sidecar-redis'],
-    ['auth-get', 'sidecar-before'],
-    ['public-get', 'sidecar-before'],
-  ];
-  for (const [scenario, partner] of pairs) {
-    const current = indexOf(scenario, 'sidecar');
-    const other = indexOf(scenario, partner);
-    if (current < 0 || other < 0) continue;
-    // The partner runs right before the current build's case; the rest keep their order.
-    const moved = ordered.splice(ordered.indexOf(cases[other] as ThroughputCase), 1);
-    ordered.splice(ordered.indexOf(cases[current] as ThroughputCase), 0, ...moved);
+  for (const group of PAIRED) {
+    const members = ordered.filter((c) =>
+      group.some(([scenario, server]) => c.scenario === scenario && c.server === server),
+    );
+    const [first] = members;
+    if (first === undefined) continue;
+    ordered.splice(ordered.indexOf(first), members.length, ...members.reverse());
   }
   return ordered;
 }
@@ -167,8 +192,10 @@ async function runCase(
   durationS: number,
   round: number,
 ): Promise<ThroughputRun> {
+  const fresh = testCase.freshHeaders ? await testCase.freshHeaders() : {};
+  const request = { ...testCase.request, headers: { ...testCase.request.headers, ...fresh } };
   const { result, cpuPercent } = await withCpuUsage(cpuPids(servers, testCase.server), () =>
-    runSaturating(generators, { ...testCase.request, connections: SETTINGS.connections, durationS }),
+    runSaturating(generators, { ...request, connections: SETTINGS.connections, durationS }),
   );
   const expected = result.statusCounts[String(testCase.expectedStatus)] ?? 0;
   return {

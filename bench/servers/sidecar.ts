@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exitError, exited, hasExited, startNode, stopChild, type NodeChild } from '../lib/children.js';
 import { findFreePort } from '../lib/free-port.js';
-import { pollUntilOk, sendJson } from '../lib/http-client.js';
+import { pollUntilOk, sendForm, sendJson, type JsonResponse } from '../lib/http-client.js';
 import { SCRIPTS } from '../paths.js';
 import { retryAfterMs } from '../lib/retry-after.js';
 import type { RunningServer } from './start-child-server.js';
@@ -109,4 +109,39 @@ export async function login(
     }
     await sleep(retryAfterMs(response.headers['retry-after']));
   }
+}
+
+/**
+ * Signs in through the sign-in form as a browser does (form POST with its own Origin, `rd=/`),
+ * retrying while the sidecar is too busy hashing; returns the `name=value` pair of the session
+ * cookie the 303 sets, which is what a browser then sends in its Cookie header.
+ */
+export async function browserSignIn(
+  sidecarUrl: string,
+  credentials: { username: string; password: string },
+): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await sendForm(
+      `${sidecarUrl}/auth/sign-in`,
+      { username: credentials.username, password: credentials.password, rd: '/' },
+      { headers: { origin: sidecarUrl } },
+    );
+    if (response.status === 303) return sessionCookieOf(response);
+    if (response.status !== 503 || attempt === 20) {
+      throw new Error(`sign-in answered ${response.status} (expected 303)`);
+    }
+    await sleep(retryAfterMs(response.headers['retry-after']));
+  }
+}
+
+function sessionCookieOf(response: JsonResponse): string {
+  const fields = response.headers['set-cookie'] ?? [];
+  const pairs = (Array.isArray(fields) ? fields : [fields]).map((field) => field.split(';')[0]?.trim() ?? '');
+  const [pair] = pairs;
+  if (pairs.length !== 1 || pair === undefined || !/^[^=]+=./.test(pair)) {
+    throw new Error(
+      `sign-in answered 303 with ${pairs.length} Set-Cookie fields, expected the session cookie`,
+    );
+  }
+  return pair;
 }
