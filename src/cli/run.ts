@@ -3,6 +3,7 @@ import { DEFAULT_REDIS_KEY_PREFIX } from '../config/schema.js';
 import { packageVersion } from '../runtime.js';
 import { checkConfig } from './check-config.js';
 import { explain } from './explain.js';
+import { keysGenerate } from './keys-generate.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { serve } from './serve.js';
 import { storeMigrate } from './store-migrate.js';
@@ -30,6 +31,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         from: { type: 'string' },
         to: { type: 'string' },
         'key-prefix': { type: 'string' },
+        type: { type: 'string' },
+        kid: { type: 'string' },
+        out: { type: 'string' },
+        bits: { type: 'string' },
       },
     });
   } catch (err) {
@@ -82,6 +87,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         { from: values.from, to: values.to, keyPrefix: values['key-prefix'] ?? DEFAULT_REDIS_KEY_PREFIX },
         io,
       );
+    case 'keys generate':
+      return keysGenerate({ type: values.type, kid: values.kid, out: values.out, bits: values.bits }, io);
     default:
       writeLine(io.stderr, `auth-sidecar: unknown command "${command}"\n\n${USAGE}`);
       return EXIT.usage;

@@ -5,14 +5,14 @@ import type { UserRecord } from '../../store/types.js';
 export interface StrategyOutcome {
   /** The user the strategy found; absent when it failed. */
   readonly user?: UserRecord;
-  /** What the strategy passed along with its outcome (the token's claims, for `jwt`). */
+  /** What the strategy passed along with its outcome (the token's claims, for `bearer`). */
   readonly info: unknown;
 }
 
 /** Runs a passport strategy without sessions; resolves to its outcome, rejects on its errors. */
 export function authenticateWith(
   instance: passport.Authenticator,
-  strategy: 'local' | 'jwt',
+  strategy: 'local' | 'bearer',
   req: Request,
   res: Response,
 ): Promise<StrategyOutcome> {

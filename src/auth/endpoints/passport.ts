@@ -1,9 +1,7 @@
 import type { Request } from 'express';
 import passport from 'passport';
-import { Strategy as JwtStrategy } from 'passport-jwt';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { authorizationOf } from '../../http/authorization.js';
-import type { UserRecord } from '../../store/types.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../../tokens/access-token.js';
 import { parseBearer } from '../../tokens/bearer.js';
 import { clientKey } from './client-ip.js';
@@ -12,7 +10,7 @@ import type { AuthDeps } from './deps.js';
 
 /**
  * A passport instance of its own (not the global singleton) with the two strategies the auth
- * endpoints use: `local` for login and `jwt` for endpoints that need the caller.
+ * endpoints use: `local` for login and `bearer` for endpoints that need the caller.
  */
 export function createPassport(deps: AuthDeps): passport.Authenticator {
   const instance = new passport.Authenticator();
@@ -34,36 +32,21 @@ export function createPassport(deps: AuthDeps): passport.Authenticator {
     ),
   );
 
-  const { key, options } = deps.accessTokens.verification;
-  instance.use(
-    'jwt',
-    new JwtStrategy(
-      {
-        jwtFromRequest: bearerTokenOf,
-        // passport-jwt hands the key to jsonwebtoken, which accepts the KeyObject made once.
-        secretOrKeyProvider: (_req, _token, done) => done(null, key as unknown as Buffer),
-        algorithms: options.algorithms,
-        issuer: options.issuer as string,
-        audience: options.audience as string,
-        jsonWebTokenOptions: { clockTolerance: options.clockTolerance },
-        passReqToCallback: true,
-      },
-      (
-        req: Request,
-        _payload: unknown,
-        done: (err: unknown, user?: UserRecord | false, info?: unknown) => void,
-      ) => {
-        // passport-jwt has checked the signature; the session check is the proxy's own, run again here
-        // so that /auth and the proxy can never disagree about a token.
-        const token = bearerTokenOf(req);
-        const verdict = token === null ? undefined : deps.verifySession(token);
-        if (!verdict?.valid) return done(null, false);
-        deps.store.users
-          .findById(verdict.identity.id)
-          .then((user) => done(null, user ?? false, verdict), done);
-      },
-    ),
-  );
+  // The token and the session behind it, by the very check the proxy runs, so that /auth and the
+  // proxy can never disagree about a token, whatever key signed it.
+  const bearer: passport.Strategy = {
+    name: 'bearer',
+    authenticate(this: passport.StrategyCreated<passport.Strategy>, req: Request) {
+      const token = bearerTokenOf(req);
+      const verdict = token === null ? undefined : deps.verifySession(token);
+      if (!verdict?.valid) return this.fail();
+      deps.store.users.findById(verdict.identity.id).then(
+        (user) => (user ? this.success(user, verdict) : this.fail()),
+        (err: unknown) => this.error(err instanceof Error ? err : new Error('user lookup failed')),
+      );
+    },
+  };
+  instance.use('bearer', bearer);
   return instance;
 }
 

@@ -12,9 +12,9 @@ export interface Caller {
   readonly claims: AccessClaims;
 }
 
-/** The caller of an endpoint that needs a bearer token, through passport-jwt; 401 otherwise. */
+/** The caller of an endpoint that needs a bearer token, through passport; 401 otherwise. */
 export async function requireCaller(deps: AuthContext, req: Request, res: Response): Promise<Caller> {
-  const { user, info } = await authenticateWith(deps.passport, 'jwt', req, res);
+  const { user, info } = await authenticateWith(deps.passport, 'bearer', req, res);
   if (user) {
     noteUser(req, user.id);
     return { user, claims: info as AccessClaims };
