@@ -1,17 +1,15 @@
 /**
  * The composition root: every long-lived object is made here, once, from the loaded config.
  */
-import type passport from 'passport';
+import type { AuthContext } from './auth/endpoints/deps.js';
 import { createBcryptPool } from './auth/passwords/bcrypt-pool.js';
 import { createPassport } from './auth/endpoints/passport.js';
-import { createPasswordHasher, type PasswordHasher } from './auth/passwords/password-hasher.js';
-import { createAuthLimiters, type AuthLimiters } from './auth/endpoints/rate-limits.js';
+import { createPasswordHasher } from './auth/passwords/password-hasher.js';
+import { createAuthLimiters } from './auth/endpoints/rate-limits.js';
 import { createSessionGuard, createSessionVerifier } from './tokens/session-guard.js';
 import type { LoadedConfig } from './config/load.js';
-import type { Config } from './config/schema.js';
-import { createProxyTrust, type ProxyTrust } from './http/proxy-trust.js';
-import type { TokenVerdict } from './identity.js';
-import { createAudit, type Audit } from './log/audit.js';
+import { createProxyTrust } from './http/proxy-trust.js';
+import { createAudit } from './log/audit.js';
 import type { Logger } from './log/logger.js';
 import { createDecider, type Decider } from './pipeline/decide.js';
 import type { IdentityHeaderNames } from './pipeline/mutate.js';
@@ -25,30 +23,17 @@ import {
 } from './pipeline/store-outage.js';
 import { connectRedisClient } from './store/redis-client.js';
 import { openStore } from './store/open-store.js';
-import type { Store } from './store/types.js';
-import { createAccessTokens, type AccessTokens } from './tokens/access-token.js';
-import { createBrowserSessions, type BrowserSessions } from './browser/browser-sessions.js';
+import { createAccessTokens } from './tokens/access-token.js';
+import { createBrowserSessions } from './browser/browser-sessions.js';
 import { withVerifiedTokenCache } from './tokens/verified-token-cache.js';
 
-export interface Deps {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly audit: Audit;
-  readonly store: Store;
-  readonly accessTokens: AccessTokens;
-  readonly verifySession: (token: string) => TokenVerdict;
-  /** Browser sign-in; undefined when `browser.enabled` is false. */
-  readonly browser: BrowserSessions | undefined;
-  readonly passwords: PasswordHasher;
-  readonly limiters: AuthLimiters;
-  readonly passport: passport.Authenticator;
+/** Everything the auth endpoints need (AuthContext), and what the front door needs besides. */
+export interface Deps extends AuthContext {
   readonly decider: Decider;
   readonly storeOutage: StoreOutage;
   /** Puts the rules and default of a newly loaded config in force, for the requests decided next. */
   readonly replaceRules: (next: LoadedConfig) => void;
   readonly identityHeaders: IdentityHeaderNames;
-  readonly isTrustedProxy: ProxyTrust;
-  readonly now: () => number;
   readonly metrics: Metrics;
   /** Stops the bcrypt threads, closes the store and the shared counters' connection. */
   close(): Promise<void>;

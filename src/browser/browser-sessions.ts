@@ -1,4 +1,5 @@
 /** What browser sign-in needs, made once: the cookie, its tickets, and the check of both. */
+import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { SessionGuard, TokenRejection } from '../identity.js';
 import type { AccessTokens } from '../tokens/access-token.js';
@@ -9,6 +10,7 @@ import {
   type TicketVerdict,
 } from '../tokens/session-ticket.js';
 import { withVerifiedTokenCache } from '../tokens/verified-token-cache.js';
+import { isCrossOrigin } from './cross-origin.js';
 import { createSessionCookie, type SessionCookie } from './session-cookie.js';
 
 export interface BrowserSessions {
@@ -24,6 +26,8 @@ export interface BrowserSessions {
    * store or past its maximum age. Not the ticket's idle expiry: the open connection is activity.
    */
   readonly whyEnded: (claims: TicketClaims) => TokenRejection | undefined;
+  /** True when the request came from another origin than its own and not a trusted one (cross-origin.ts). */
+  readonly isCrossOrigin: (req: IncomingMessage) => boolean;
 }
 
 export function createBrowserSessions(
@@ -45,6 +49,7 @@ export function createBrowserSessions(
     now: options.now,
     ...(options.onCacheLookup && { onLookup: options.onCacheLookup }),
   });
+  const trustedOrigins: ReadonlySet<string> = new Set(config.browser.trustedOrigins);
   return {
     cookie: createSessionCookie(config.browser.cookie),
     tickets,
@@ -62,5 +67,6 @@ export function createBrowserSessions(
         (options.now() >= claims.authTime + session.maxAge ? 'token_expired' : undefined)
       );
     },
+    isCrossOrigin: (req) => isCrossOrigin(req, trustedOrigins),
   };
 }

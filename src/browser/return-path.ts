@@ -12,7 +12,7 @@ const NO_RETURN = /^\/auth\/sign-(in|up|out)(\/|$)/i;
 /** The safe return path for `rd` as a client sent it; always a relative path starting with one `/`. */
 export function safeReturnPath(rd: unknown): string {
   if (typeof rd !== 'string' || rd.length === 0 || rd.length > 2048) return FALLBACK;
-  if (rd[0] !== '/' || rd[1] === '/' || rd[1] === '\\') return FALLBACK;
+  if (rd[0] !== '/' || rd[1] === '/') return FALLBACK;
   // Control characters, spaces and backslashes anywhere: browsers strip or rewrite them.
   if (hasControlSpaceOrBackslash(rd)) return FALLBACK;
   const target = canonicalizeTarget(rd);

@@ -15,7 +15,7 @@ import { createPeerWatch } from '../http/peer-watch.js';
 import { createRequestClientKey } from '../http/request-client.js';
 import type { RequestContext } from '../http/request-context.js';
 import { createHeaderStripper } from '../http/strip-identity.js';
-import { isCrossOrigin, isSafeMethod } from '../browser/cross-origin.js';
+import { isSafeMethod } from '../browser/cross-origin.js';
 import { MAY_OVERRIDE, type Decision } from '../pipeline/decide.js';
 import { mutateForUpstream } from '../pipeline/mutate.js';
 import { originalRequestOf, type OriginalRequest } from './original-request.js';
@@ -83,7 +83,6 @@ export function createAdmission(deps: Deps): Admission {
   const clientKey = createRequestClientKey(isTrustedProxy, config.limits.ipv6Prefix);
   const record = createDecisionRecorder(deps);
   const browser = deps.browser;
-  const trustedOrigins = new Set(config.browser.trustedOrigins);
 
   return {
     admit(req, context) {
@@ -119,9 +118,10 @@ export function createAdmission(deps: Deps): Admission {
         override,
       );
       if (
+        browser &&
         decision.cookie?.kind === 'valid' &&
         (via === 'upgrade' || !isSafeMethod(method)) &&
-        isCrossOrigin(req, trustedOrigins)
+        browser.isCrossOrigin(req)
       ) {
         decision = crossOriginDenial(decision);
       }

@@ -39,7 +39,7 @@ export interface AccessTokens {
   issue(subject: AccessTokenSubject): IssuedAccessToken;
   /** Signature, algorithm, header, `iss`, `aud`, `exp`, `nbf`, `iat` and claim shapes; not the session. */
   verify(token: string): TokenVerdict;
-  /** The key and options of verification, for passport-jwt: one definition, two users. */
+  /** The key and options of verification, which session tickets share: one definition, two users. */
   readonly verification: {
     readonly key: KeyObject;
     readonly options: jwt.VerifyOptions & { algorithms: jwt.Algorithm[] };

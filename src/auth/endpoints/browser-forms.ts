@@ -3,7 +3,6 @@
  * turning a refusal of the auth core (wrong password, 429, queue full, policy) into a page.
  */
 import type { Request, Response } from 'express';
-import { isCrossOrigin } from '../../browser/cross-origin.js';
 import { errorPage } from '../../browser/pages/status-pages.js';
 import { sendPage } from '../../browser/pages/send-page.js';
 import { ProblemError } from '../../errors.js';
@@ -29,7 +28,7 @@ export function formField(req: Request, name: string): string {
  * take no login, sign-out or password change made on another page's behalf.
  */
 export function refusedAsCrossSite(deps: BrowserContext, req: Request, res: Response): boolean {
-  if (!isCrossOrigin(req, new Set(deps.config.browser.trustedOrigins))) return false;
+  if (!deps.browser.isCrossOrigin(req)) return false;
   deps.audit({
     event: 'auth.denied',
     reqId: requestContext(req)?.id,
