@@ -26,6 +26,7 @@ import { openStore } from './store/open-store.js';
 import { createAccessTokens } from './tokens/access-token.js';
 import { createBrowserSessions } from './browser/browser-sessions.js';
 import { withVerifiedTokenCache } from './tokens/verified-token-cache.js';
+import { ringKeys, secretKeys, swappableKeys, type TokenKeys } from './tokens/token-keys.js';
 
 /** Everything the auth endpoints need (AuthContext), and what the front door needs besides. */
 export interface Deps extends AuthContext {
@@ -35,8 +36,16 @@ export interface Deps extends AuthContext {
   readonly replaceRules: (next: LoadedConfig) => void;
   readonly identityHeaders: IdentityHeaderNames;
   readonly metrics: Metrics;
+  /** The keys in force for the sidecar's own tokens. */
+  readonly keys: TokenKeys;
   /** Stops the bcrypt threads, closes the store and the shared counters' connection. */
   close(): Promise<void>;
+}
+
+function tokenKeysOf(loaded: LoadedConfig): TokenKeys {
+  if (loaded.keyRing) return ringKeys(loaded.keyRing);
+  if (loaded.jwtSecret) return secretKeys(loaded.jwtSecret);
+  throw new TypeError('buildDeps: the loaded config carries neither keys nor a JWT secret');
 }
 
 export interface BuildDepsOptions {
@@ -48,9 +57,9 @@ export interface BuildDepsOptions {
 
 export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOptions): Promise<Deps> {
   const { config } = loaded;
-  if (!loaded.jwtSecret) throw new TypeError('buildDeps: the loaded config carries no JWT secret');
+  const keys = swappableKeys(tokenKeysOf(loaded));
   const accessTokens = createAccessTokens({
-    secret: loaded.jwtSecret,
+    keys,
     issuer: config.tokens.issuer,
     audience: config.tokens.audience,
     ttlMs: config.tokens.accessTtl,
@@ -130,7 +139,15 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     passport: createPassport(authDeps),
     decider,
     storeOutage,
+    keys,
     replaceRules(next) {
+      // Only a ring follows a reload; a change between a secret and a ring needs a restart.
+      if (next.keyRing && keys.jwks) {
+        keys.replace(ringKeys(next.keyRing));
+        // A token verified with a key that has left the list must not stay accepted from memory.
+        verifyToken.clear();
+        browser?.forgetVerified();
+      }
       // Compiled with the running match settings: the own paths were set up with them.
       const rules = compileRules({ ...next.config, match: config.match }, next.ruleLines);
       current = createDecider({

@@ -30,6 +30,10 @@ export interface AccessClaims {
   readonly sessionId?: string;
   /** Milliseconds since the epoch. */
   readonly expiresAt: number;
+  /** Set only for a token of a trusted identity provider (`trust`), which has no session here. */
+  readonly issuer?: string;
+  /** The verified payload, for identity headers drawn from claims. */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 export type TokenVerdict =

@@ -26,6 +26,8 @@ export interface BrowserSessions {
    * store or past its maximum age. Not the ticket's idle expiry: the open connection is activity.
    */
   readonly whyEnded: (claims: TicketClaims) => TokenRejection | undefined;
+  /** Forgets every ticket verified so far (the keys changed). */
+  forgetVerified(): void;
   /** True when the request came from another origin than its own and not a trusted one (cross-origin.ts). */
   readonly isCrossOrigin: (req: IncomingMessage) => boolean;
 }
@@ -67,6 +69,7 @@ export function createBrowserSessions(
         (options.now() >= claims.authTime + session.maxAge ? 'token_expired' : undefined)
       );
     },
+    forgetVerified: () => verifyTicket.clear(),
     isCrossOrigin: (req) => isCrossOrigin(req, trustedOrigins),
   };
 }

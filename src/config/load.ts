@@ -2,13 +2,16 @@
  * Finds, reads, parses and validates the config file, applies environment overrides and reads the
  * signing secret. The only module that reads `process.env`.
  */
+import { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { lintRules } from './rule-lint.js';
 import { ConfigError, formatConfigProblem, type ConfigProblem } from './config-error.js';
 import { formatPath, locateLine } from './locate.js';
 import { configSchema, type Config } from './schema.js';
+import { KeyFileError, loadKeyRing, type KeyRing } from '../tokens/key-files.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/auth-sidecar.yaml';
 /** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output. */
@@ -22,8 +25,13 @@ export interface LoadedConfig {
   readonly config: Config;
   /** 1-based line of each rule in the file, by rule index. */
   readonly ruleLines: readonly (number | undefined)[];
-  /** The HS256 signing secret; absent only when `requireSecret` was false. */
+  /**
+   * The HS256 signing secret, when `tokens.keys` is absent; absent too when `requireSecret` was
+   * false.
+   */
   readonly jwtSecret?: Buffer;
+  /** The keys of `tokens.keys`, read from their files. */
+  readonly keyRing?: KeyRing;
   /**
    * Rule lint warnings (a public rule that opens part of a later protected one), formatted
    * `file:line rules[i]: message`; lint errors are thrown as problems instead.
@@ -75,15 +83,20 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   }
 
   const overrides = readEnvOverrides(env, problems);
-  const jwtSecret = options.requireSecret === false ? undefined : readSecret(env, problems);
+  const keyEntries = result.success ? result.data.tokens.keys : undefined;
+  const keyRing = keyEntries ? await readKeyRing(file, parsed, keyEntries, problems) : undefined;
+  const needsSecret = options.requireSecret !== false && !(result.success && keyEntries);
+  const jwtSecret = needsSecret ? readSecret(env, problems) : undefined;
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const config = applyOverrides(result.data, overrides);
+  warnings.push(...(keyRing?.warnings.map((warning) => `${file}: ${warning}`) ?? []));
   return deepFreeze({
     file,
     config,
     ruleLines,
     ...(jwtSecret ? { jwtSecret } : {}),
+    ...(keyRing ? { keyRing } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   });
 }
@@ -185,6 +198,29 @@ function hasProtocol(text: string, protocols: readonly string[]): boolean {
   }
 }
 
+async function readKeyRing(
+  file: string,
+  parsed: ParsedYaml,
+  entries: readonly { kid: string; file: string }[],
+  problems: ConfigProblem[],
+): Promise<KeyRing | undefined> {
+  try {
+    return await loadKeyRing(entries, dirname(file));
+  } catch (err) {
+    if (!(err instanceof KeyFileError)) throw err;
+    for (const problem of err.problems) {
+      const path = ['tokens', 'keys', problem.index, problem.field];
+      problems.push({
+        source: file,
+        line: locateLine(parsed.doc, parsed.lines, path),
+        key: formatPath(path),
+        message: problem.message,
+      });
+    }
+    return undefined;
+  }
+}
+
 function readSecret(env: Env, problems: ConfigProblem[]): Buffer | undefined {
   const secret = env.JWT_SECRET;
   const advice = `set it to a random value of at least ${MIN_SECRET_BYTES} bytes, e.g. \`openssl rand -base64 48\``;
@@ -218,7 +254,15 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value) && !Object.isFrozen(value)) {
+  // Key objects and maps are left as they are: freezing cannot reach their contents anyway.
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Buffer.isBuffer(value) &&
+    !(value instanceof KeyObject) &&
+    !(value instanceof Map) &&
+    !Object.isFrozen(value)
+  ) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }

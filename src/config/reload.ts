@@ -168,5 +168,18 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
 
 function changedKeys(before: LoadedConfig, after: LoadedConfig): string[] {
   const keys = Object.keys(after.config) as (keyof LoadedConfig['config'])[];
-  return keys.filter((key) => JSON.stringify(before.config[key]) !== JSON.stringify(after.config[key]));
+  return keys
+    .filter((key) => JSON.stringify(before.config[key]) !== JSON.stringify(after.config[key]))
+    .filter((key) => key !== 'tokens' || !onlyKeyListChanged(before, after));
+}
+
+/** A changed list of key files is put in force (tokens.keys); between a secret and keys it is not. */
+function onlyKeyListChanged(before: LoadedConfig, after: LoadedConfig): boolean {
+  const { keys: keysBefore, ...restBefore } = before.config.tokens;
+  const { keys: keysAfter, ...restAfter } = after.config.tokens;
+  return (
+    keysBefore !== undefined &&
+    keysAfter !== undefined &&
+    JSON.stringify(restBefore) === JSON.stringify(restAfter)
+  );
 }

@@ -234,6 +234,77 @@ const redisStoreSchema = z.strictObject({
     ),
 });
 
+/** A key id as tokens carry it in `kid` and the JWKS publishes it. */
+export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+const signingKeySchema = z.strictObject({
+  kid: z
+    .string({ error: 'expected a key id' })
+    .regex(KID_PATTERN, { error: 'expected a key id of 1 to 64 letters, digits and . _ -' })
+    .describe('The key id tokens carry (`kid`) and the JWKS publishes.'),
+  file: z
+    .string({ error: 'expected a file path' })
+    .min(1, { error: 'expected a file path' })
+    .describe(
+      'A PEM private key (PKCS#8, SEC1 or PKCS#1): Ed25519 (EdDSA), P-256 (ES256) or RSA of at least 2048 bits (RS256). Relative to the config file.',
+    ),
+});
+
+/** A dotted path into a token's claims, such as `realm_access.roles`. */
+const CLAIM_PATH = /^[A-Za-z0-9_:$-]+(\.[A-Za-z0-9_:$-]+)*$/;
+const claimPath = z
+  .string({ error: 'expected a claim path' })
+  .regex(CLAIM_PATH, { error: 'expected a claim name or a dotted path such as realm_access.roles' });
+
+const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
+
+/** One `trust` entry: an identity provider whose tokens are accepted (wired in a coming change). */
+export const trustedIssuerSchema = z
+  .strictObject({
+    issuer: z
+      .string({ error: 'expected an issuer' })
+      .min(1, { error: 'expected an issuer' })
+      .describe('The `iss` of the tokens this entry accepts, exactly as the provider writes it.'),
+    jwksUrl: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe("The provider's JWKS; give it or `discovery`, not both."),
+    discovery: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe(
+        "The provider's OpenID configuration (its /.well-known/openid-configuration); its `jwks_uri` names the keys. Give it or `jwksUrl`, not both.",
+      ),
+    audience: z
+      .string({ error: 'expected an audience' })
+      .min(1, { error: 'expected an audience' })
+      .describe('The `aud` the tokens must carry (one of, when they carry several).'),
+    algorithms: z
+      .array(z.enum(ALGORITHMS, { error: 'expected EdDSA, ES256 or RS256' }))
+      .min(1, { error: 'expected at least one algorithm' })
+      .default(['RS256', 'ES256'])
+      .describe('The signature algorithms accepted from this provider.'),
+    usernameClaim: claimPath.default('sub').describe('The claim that gives the username (X-User).'),
+    rolesClaim: claimPath
+      .optional()
+      .describe(
+        'The claim that gives the roles: an array, or a space- or comma-separated string. Absent: no roles.',
+      ),
+    roleMap: z
+      .record(z.string().min(1), roleName)
+      .default({})
+      .describe("The provider's role or group names mapped to the rules' roles."),
+    mapOnly: z
+      .boolean({ error: 'expected true or false' })
+      .default(false)
+      .describe('true: values without an entry in roleMap are dropped; false: they pass as they are.'),
+  })
+  .superRefine((entry, ctx) => {
+    if ((entry.jwksUrl === undefined) === (entry.discovery === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'give either jwksUrl or discovery' });
+    }
+  });
+
 const storeSchema = z
   .discriminatedUnion('driver', [lowdbStoreSchema, redisStoreSchema], { error: 'expected lowdb or redis' })
   .prefault({})
@@ -340,9 +411,18 @@ export const configSchema = z
           .describe(
             'Verified access tokens remembered (LRU), so a token is parsed and its signature checked once; 0 turns it off. Revocation is still checked on every request.',
           ),
+        keys: z
+          .array(signingKeySchema)
+          .min(1, { error: 'expected at least one key' })
+          .optional()
+          .describe(
+            'Signing keys, as files: the first signs, every one verifies tokens that name it by `kid`; published at GET /auth/jwks.json. A reload picks up a changed list. Absent: HS256 with env JWT_SECRET.',
+          ),
       })
       .prefault({})
-      .describe('Access tokens (HS256 JWTs signed with env JWT_SECRET) and refresh tokens.'),
+      .describe(
+        'Access tokens (JWTs signed with tokens.keys, or HS256 with env JWT_SECRET) and refresh tokens.',
+      ),
     passwords: z
       .strictObject({
         bcryptCost: z
@@ -693,3 +773,5 @@ export type RedisStoreConfig = z.output<typeof redisStoreSchema>;
 export type RuleConfig = z.output<typeof ruleSchema>;
 export type BrowserConfig = z.output<typeof configSchema>['browser'];
 export type PolicyTestConfig = z.output<typeof policyTestSchema>;
+export type TrustedIssuerConfig = z.output<typeof trustedIssuerSchema>;
+export type SigningKeyConfig = z.output<typeof signingKeySchema>;

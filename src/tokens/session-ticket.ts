@@ -6,14 +6,9 @@
  * session's maximum age. Renewing reads nothing and writes nothing: the session behind a ticket is
  * checked in memory on every request, as a bearer token's is.
  */
-import jwt from 'jsonwebtoken';
 import type { AccessClaims, Identity, TokenRejection } from '../identity.js';
-import {
-  ACCESS_TOKEN_ALGORITHM,
-  hasForeignSignature,
-  MAX_ACCESS_TOKEN_LENGTH,
-  type AccessTokens,
-} from './access-token.js';
+import type { AccessTokens } from './access-token.js';
+import type { OwnTokenCheck } from './own-tokens.js';
 
 /** The JOSE `typ` of a session ticket; access tokens carry the default `JWT`. */
 export const SESSION_TICKET_TYPE = 'session+jwt';
@@ -72,13 +67,16 @@ export interface SessionTickets {
   isDueForRenewal(claims: TicketClaims): boolean;
 }
 
+/** Expiry is judged by the caller, to tell an idle session from one past its maximum age. */
+const TICKET_CHECK: OwnTokenCheck = { accepts: (typ) => typ === SESSION_TICKET_TYPE, checkExpiry: false };
+
 export function createSessionTickets(
   accessTokens: AccessTokens,
   options: SessionTicketOptions,
 ): SessionTickets {
-  const { key, options: verifyOptions } = accessTokens.verification;
+  const { own } = accessTokens;
   const { idleTimeoutMs, maxAgeMs, now } = options;
-  const leewayMs = (verifyOptions.clockTolerance ?? 0) * 1000;
+  const leewayMs = Math.floor(own.leewayMs / 1000) * 1000;
   const renewAfterMs = Math.min(MAX_RENEW_INTERVAL_MS, Math.floor(idleTimeoutMs / 10));
 
   return {
@@ -92,38 +90,21 @@ export function createSessionTickets(
         ver: subject.tokenVersion,
         sid: subject.sessionId,
         auth_time: Math.floor(subject.authTime / 1000),
-        iss: verifyOptions.issuer,
-        aud: verifyOptions.audience,
+        iss: own.issuer,
+        aud: own.audience,
         iat: Math.floor(issuedAt / 1000),
         // Whole seconds, rounded down: a ticket never outlives its session.
         exp: Math.floor(expiresAt / 1000),
       };
-      const ticket = jwt.sign(claims, key, {
-        algorithm: ACCESS_TOKEN_ALGORITHM,
-        header: { alg: ACCESS_TOKEN_ALGORITHM, typ: SESSION_TICKET_TYPE },
-      });
+      const ticket = own.sign(claims, SESSION_TICKET_TYPE);
       return { ticket, expiresAt: claims.exp * 1000 };
     },
 
     verify(ticket) {
-      if (ticket.length > MAX_ACCESS_TOKEN_LENGTH) return { valid: false, reason: 'token_too_large' };
-      if (hasForeignSignature(ticket, key)) return { valid: false, reason: 'token_invalid' };
+      const verified = own.verify(ticket, TICKET_CHECK);
+      // Any refusal of a cookie is one: the ticket is not ours to read.
+      if (!verified.ok) return { valid: false, reason: 'token_invalid' };
       const clock = now();
-      let verified: jwt.Jwt;
-      try {
-        // Expiry is judged below, to tell an idle session from one past its maximum age.
-        verified = jwt.verify(ticket, key, {
-          ...verifyOptions,
-          clockTimestamp: Math.floor(clock / 1000),
-          ignoreExpiration: true,
-          complete: true,
-        });
-      } catch {
-        return { valid: false, reason: 'token_invalid' };
-      }
-      if (verified.header.typ !== SESSION_TICKET_TYPE || Object.keys(verified.header).length !== 2) {
-        return { valid: false, reason: 'token_invalid' };
-      }
       const claims = ticketClaimsOf(verified.payload);
       if (!claims) return { valid: false, reason: 'token_invalid' };
       if (claims.issuedAt > clock + leewayMs) return { valid: false, reason: 'token_not_yet_valid' };
@@ -146,18 +127,8 @@ export function createSessionTickets(
   };
 }
 
-function ticketClaimsOf(payload: unknown): TicketClaims | undefined {
-  if (typeof payload !== 'object' || payload === null) return undefined;
-  const {
-    sub,
-    username,
-    roles,
-    ver,
-    sid,
-    iat,
-    exp,
-    auth_time: authTime,
-  } = payload as Record<string, unknown>;
+function ticketClaimsOf(payload: Record<string, unknown>): TicketClaims | undefined {
+  const { sub, username, roles, ver, sid, iat, exp, auth_time: authTime } = payload;
   if (typeof sub !== 'string' || sub === '' || typeof username !== 'string') return undefined;
   if (typeof ver !== 'number' || !Number.isInteger(ver)) return undefined;
   if (typeof sid !== 'string' || sid === '') return undefined;

@@ -27,17 +27,20 @@ interface Entry<V extends Verdict> {
  * is still checked by the caller on every request, so those win at once. Refusals are never
  * cached, so a flood of bad tokens cannot evict good ones.
  */
+/** A verifier that remembers; `clear` forgets every token it accepted (the keys changed). */
+export type CachedVerifier<V> = ((token: string) => V) & { clear(): void };
+
 export function withVerifiedTokenCache<V extends Verdict = TokenVerdict>(
   verify: (token: string) => V,
   options: VerifiedTokenCacheOptions,
-): (token: string) => V {
-  if (options.maxEntries === 0) return verify;
+): CachedVerifier<V> {
+  if (options.maxEntries === 0) return Object.assign((token: string) => verify(token), { clear() {} });
   const { now, onLookup } = options;
   // Whole seconds, as the verifier applies its leeway to `exp`.
   const leewayMs = Math.floor(options.leewayMs / 1000) * 1000;
   const cache = new LRUCache<string, Entry<V>>({ max: options.maxEntries });
 
-  return (token) => {
+  const verifyRemembering = (token: string): V => {
     const cached = cache.get(token);
     if (cached) {
       if (now() < cached.acceptedUntil) {
@@ -51,6 +54,7 @@ export function withVerifiedTokenCache<V extends Verdict = TokenVerdict>(
     if (isValid(verdict)) cache.set(token, { verdict, acceptedUntil: verdict.expiresAt + leewayMs });
     return verdict;
   };
+  return Object.assign(verifyRemembering, { clear: () => cache.clear() });
 }
 
 function isValid<V extends Verdict>(verdict: V): verdict is Extract<V, { valid: true }> {

@@ -6,11 +6,12 @@ import { createDecider, type Decider, type Decision } from '../../src/pipeline/d
 import { hasMethodOverrideParameter, mayCarryMethodOverride } from '../../src/http/method-override.js';
 import { compileRules } from '../../src/pipeline/rules.js';
 import { createAccessTokens } from '../../src/tokens/access-token.js';
+import { secretKeys } from '../../src/tokens/token-keys.js';
 import { TEST_JWT_SECRET } from '../helpers/sidecar.js';
 import { mintToken, unsignedToken } from '../helpers/tokens.js';
 
 const accessTokens = createAccessTokens({
-  secret: Buffer.from(TEST_JWT_SECRET),
+  keys: secretKeys(Buffer.from(TEST_JWT_SECRET)),
   issuer: 'auth-sidecar',
   audience: 'upstream',
   ttlMs: 15 * 60_000,
@@ -138,7 +139,7 @@ describe('decide', () => {
       const issuedAt = Date.now();
       const tokensAt = (now: number) =>
         createAccessTokens({
-          secret: Buffer.from(TEST_JWT_SECRET),
+          keys: secretKeys(Buffer.from(TEST_JWT_SECRET)),
           issuer: 'auth-sidecar',
           audience: 'upstream',
           ttlMs: 60_000,

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { TokenVerdict } from '../../src/identity.js';
 import { createAccessTokens } from '../../src/tokens/access-token.js';
+import { secretKeys } from '../../src/tokens/token-keys.js';
 import { withVerifiedTokenCache } from '../../src/tokens/verified-token-cache.js';
 
 const TTL_MS = 60_000;
@@ -12,7 +13,7 @@ const START = Date.UTC(2026, 0, 1);
 /** A token service with its own random secret on the given clock. */
 function tokenService(now: () => number) {
   return createAccessTokens({
-    secret: randomBytes(32),
+    keys: secretKeys(randomBytes(32)),
     issuer: 'auth-sidecar',
     audience: 'upstream',
     ttlMs: TTL_MS,

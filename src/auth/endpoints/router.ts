@@ -6,6 +6,7 @@ import { requestContext } from '../../http/request-context.js';
 import { packageVersion } from '../../runtime.js';
 import { mountBrowserPages } from './browser-pages.js';
 import type { AuthContext } from './deps.js';
+import { createJwksHandler } from './jwks.js';
 import { createLoginHandler } from './login.js';
 import { createLogoutHandler } from './logout.js';
 import { createMeHandler } from './me.js';
@@ -49,6 +50,10 @@ export function createAuthApp(deps: AuthContext, notReadyReason: ReadinessCheck)
     .patch(jsonBody, createUpdateUserHandler(deps))
     .delete(createDeleteUserHandler(deps))
     .all(methodNotAllowed('PATCH, DELETE'));
+  auth
+    .route('/jwks.json')
+    .get(createJwksHandler(deps.accessTokens.own.keys))
+    .all(methodNotAllowed('GET, HEAD'));
   auth
     .route('/openapi.json')
     .get(serveJson(buildOpenApiDocument({ version: packageVersion(), identity: deps.config.identity })))

@@ -9,6 +9,7 @@ import type { ProblemCode } from '../../errors.js';
 import { FORWARD_AUTH_PATH } from '../../http/own-paths.js';
 import {
   healthBody,
+  jwksBody,
   openApiDocumentBody,
   publicUserBody,
   readinessBody,
@@ -278,6 +279,25 @@ export function operations(identity: Config['identity']): readonly Operation[] {
         'forbidden',
         'method_not_allowed',
       ],
+    },
+    {
+      method: 'get',
+      path: '/auth/jwks.json',
+      operationId: 'getJwks',
+      tag: 'service',
+      summary: 'Public signing keys',
+      description:
+        "The public keys that verify the sidecar's tokens and identity assertions, by `kid`. Only with tokens.keys; with an HS256 secret, 404.",
+      auth: 'none',
+      answers: [
+        {
+          status: 200,
+          description: 'The JWK Set; cacheable for 5 minutes.',
+          body: jwksBody,
+          headers: { 'Cache-Control': { schema: { type: 'string', example: 'public, max-age=300' } } },
+        },
+      ],
+      problems: ['not_found'],
     },
     {
       method: 'get',

@@ -119,3 +119,17 @@ export const openApiDocumentBody = z
   })
   .describe('An OpenAPI 3.1 document.')
   .register(responseSchemas, { id: 'OpenApiDocument' });
+
+export const jwksBody = z
+  .strictObject({
+    keys: z.array(
+      z.looseObject({
+        kty: z.enum(['OKP', 'EC', 'RSA']),
+        kid: z.string(),
+        alg: z.enum(['EdDSA', 'ES256', 'RS256']),
+        use: z.literal('sig'),
+      }),
+    ),
+  })
+  .describe('The public keys of tokens.keys (RFC 7517 JWK Set), the signing key first.')
+  .register(responseSchemas, { id: 'JsonWebKeySet' });
