@@ -26,6 +26,7 @@ import { openStore } from './store/open-store.js';
 import { createAccessTokens } from './tokens/access-token.js';
 import { createBrowserSessions } from './browser/browser-sessions.js';
 import { withVerifiedTokenCache } from './tokens/verified-token-cache.js';
+import { publicJwks } from './tokens/key-files.js';
 import { ringKeys, secretKeys, swappableKeys, type TokenKeys } from './tokens/token-keys.js';
 
 /** Everything the auth endpoints need (AuthContext), and what the front door needs besides. */
@@ -141,8 +142,13 @@ export async function buildDeps({ loaded, logger, now = Date.now }: BuildDepsOpt
     storeOutage,
     keys,
     replaceRules(next) {
-      // Only a ring follows a reload; a change between a secret and a ring needs a restart.
-      if (next.keyRing && keys.jwks) {
+      // Only a ring follows a reload (between a secret and a ring needs a restart), and only
+      // when its keys changed: every reload of the rules would otherwise empty the caches.
+      if (
+        next.keyRing &&
+        keys.jwks &&
+        JSON.stringify(publicJwks(next.keyRing)) !== JSON.stringify(keys.jwks)
+      ) {
         keys.replace(ringKeys(next.keyRing));
         // A token verified with a key that has left the list must not stay accepted from memory.
         verifyToken.clear();

@@ -49,7 +49,6 @@ export function createOwnTokens(settings: OwnTokenSettings): OwnTokens {
   const { keys, issuer, audience, now } = settings;
   // Whole seconds, as the claims are.
   const leeway = Math.floor(settings.leewayMs / 1000);
-  const resolve = (header: ProtectedHeader) => keys.resolve(header);
 
   return {
     ...settings,
@@ -59,7 +58,7 @@ export function createOwnTokens(settings: OwnTokenSettings): OwnTokens {
     },
 
     verify(token, check) {
-      const verified = verifyCompact(token, resolve, { maxLength: MAX_OWN_TOKEN_LENGTH });
+      const verified = verifyCompact(token, keys.resolve, { maxLength: MAX_OWN_TOKEN_LENGTH });
       if (!verified.ok) return REFUSALS[verified.reason];
       const { header, payload } = verified;
       if (!check.accepts(header.typ)) return INVALID;

@@ -102,12 +102,16 @@ export function createSessionTickets(
 
     verify(ticket) {
       const verified = own.verify(ticket, TICKET_CHECK);
-      // Any refusal of a cookie is one: the ticket is not ours to read.
-      if (!verified.ok) return { valid: false, reason: 'token_invalid' };
+      // A cookie that is not a ticket at all is refused as one that is not ours.
+      if (!verified.ok) {
+        return {
+          valid: false,
+          reason: verified.reason === 'token_malformed' ? 'token_invalid' : verified.reason,
+        };
+      }
       const clock = now();
       const claims = ticketClaimsOf(verified.payload);
       if (!claims) return { valid: false, reason: 'token_invalid' };
-      if (claims.issuedAt > clock + leewayMs) return { valid: false, reason: 'token_not_yet_valid' };
       if (clock >= claims.expiresAt + leewayMs) {
         const why: SessionEndReason = clock >= claims.authTime + maxAgeMs ? 'expired' : 'idle';
         return {
